@@ -1,0 +1,16 @@
+//! Sluice: a userspace TCP/IP stack for AF_XDP kernel bypass.
+//!
+//! The protocol core is pure (DESIGN.md): it never reads a clock, never makes a system
+//! call. Callers pass the current [`time::Instant`] and a [`phy::Device`]; the core returns
+//! frames to send and the next deadline at which it wants to be polled.
+//!
+//! - [`wire`]: zero-copy views and parsed representations of every header.
+//! - [`phy`]: the device trait that links the core to a wire.
+//! - [`iface`]: the interface layer: addresses, ARP, IPv4 in and out, fragments, ICMP.
+//! - [`socket`]: UDP and ICMP sockets.
+//! - [`dns`]: the stub resolver (`gethostbyname`).
+//! - [`sim`]: the deterministic network simulator used by tests, benchmarks and the demo.
+
+pub mod phy;
+pub mod time;
+pub mod wire;
