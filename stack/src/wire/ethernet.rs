@@ -370,7 +370,12 @@ mod tests {
                     EtherType::Vlan => EtherType::Ipv4,
                     other => other,
                 };
-                EthernetRepr { src_addr: EthernetAddress(s), dst_addr: EthernetAddress(d), ethertype, vlan_id }
+                EthernetRepr {
+                    src_addr: EthernetAddress(s),
+                    dst_addr: EthernetAddress(d),
+                    ethertype,
+                    vlan_id,
+                }
             },
         )
     }
