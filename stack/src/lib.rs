@@ -9,8 +9,16 @@
 //! - [`iface`]: the interface layer: addresses, ARP, IPv4 in and out, fragments, ICMP.
 //! - [`socket`]: UDP and ICMP sockets.
 //! - [`dns`]: the stub resolver (`gethostbyname`).
+//! - [`apps`]: small services (UDP echo, a DNS server) and the [`apps::App`] trait.
+//! - [`trace`]: tcpdump-style one-line descriptions of frames.
 //! - [`sim`]: the deterministic network simulator used by tests, benchmarks and the demo.
 
+pub mod apps;
+pub mod dns;
+pub mod iface;
 pub mod phy;
+pub mod sim;
+pub mod socket;
 pub mod time;
+pub mod trace;
 pub mod wire;

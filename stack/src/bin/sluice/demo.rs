@@ -1,0 +1,278 @@
+//! `sluice demo`: two simulated hosts, the real stack on each, every frame traced.
+//!
+//! Host A (10.0.0.1) pings host B (10.0.0.2), resolves `echo.sluice.test` through B's DNS
+//! server, sends two datagrams to B's UDP echo service (one of 4,000 bytes, so it travels
+//! in fragments and is reassembled on both sides), and finally sends to a closed port and
+//! receives ICMP port unreachable. ARP resolves the addresses on the way.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::path::PathBuf;
+
+use anyhow::{bail, ensure, Context, Result};
+use core::net::SocketAddrV4;
+use pcap_file::pcap::PcapReader;
+
+use sluice::apps::{App, DnsServer, UdpEcho, ECHO_PORT};
+use sluice::dns::{QueryHandle, Resolver, ResolverConfig};
+use sluice::iface::{Interface, InterfaceConfig};
+use sluice::sim::{LinkConfig, Network, StackHost};
+use sluice::socket::{IcmpConfig, SocketError, SocketHandle, SocketSet, SocketSetConfig, UdpConfig};
+use sluice::time::{Duration, Instant};
+use sluice::wire::{EthernetAddress, Ipv4Addr, Ipv4Cidr};
+
+pub struct Options {
+    pub pcap: PathBuf,
+    pub seed: u64,
+    pub loss: f64,
+    pub latency_us: u64,
+}
+
+const NAME: &str = "echo.sluice.test";
+const A_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x0a]);
+const B_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x0b]);
+const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const PINGS: u16 = 3;
+const CLOSED_PORT: u16 = 9;
+/// How long the client waits for any one answer before calling it lost.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Ping { next_seq: u16, replies: u16 },
+    Resolve(QueryHandle),
+    Echo { addr: Ipv4Addr, replies: usize },
+    ClosedPort,
+    Done,
+}
+
+/// Host A's script, run as an application on the stack.
+struct DemoClient {
+    ping: SocketHandle,
+    udp: SocketHandle,
+    resolver: Resolver,
+    phase: Phase,
+    /// When the current phase gives up.
+    deadline: Instant,
+    next_ping_at: Instant,
+    sent_at: [Instant; PINGS as usize],
+    datagrams: Vec<Vec<u8>>,
+    log: Vec<(Instant, String)>,
+    failure: Option<String>,
+}
+
+impl DemoClient {
+    fn new(sockets: &mut SocketSet, seed: u64) -> Result<DemoClient> {
+        let ping = sockets.icmp_socket(IcmpConfig::default())?;
+        let udp = sockets.udp_socket(UdpConfig::default())?;
+        let resolver = Resolver::new(sockets, ResolverConfig::new(vec![B_IP]), seed)?;
+        let big: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+        Ok(DemoClient {
+            ping,
+            udp,
+            resolver,
+            phase: Phase::Ping { next_seq: 0, replies: 0 },
+            deadline: Instant::ZERO + PATIENCE,
+            next_ping_at: Instant::ZERO,
+            sent_at: [Instant::ZERO; PINGS as usize],
+            datagrams: vec![b"hello, sluice".to_vec(), big],
+            log: Vec::new(),
+            failure: None,
+        })
+    }
+
+    fn note(&mut self, now: Instant, line: String) {
+        self.log.push((now, line));
+    }
+
+    fn fail(&mut self, now: Instant, why: &str) {
+        self.note(now, format!("FAILED: {why}"));
+        self.failure = Some(why.to_string());
+        self.phase = Phase::Done;
+    }
+
+    fn enter(&mut self, now: Instant, phase: Phase) {
+        self.phase = phase;
+        self.deadline = now + PATIENCE;
+    }
+
+    fn step(&mut self, now: Instant, sockets: &mut SocketSet) -> Result<(), SocketError> {
+        match self.phase {
+            Phase::Ping { next_seq, replies } => {
+                let mut replies = replies;
+                let mut buf = [0u8; 64];
+                while let Ok(reply) = sockets.recv_echo(self.ping, &mut buf) {
+                    let rtt = now - self.sent_at[usize::from(reply.seq_no) % self.sent_at.len()];
+                    self.note(now, format!("app A: echo reply from {} seq {} time {} µs", reply.from, reply.seq_no, rtt.as_micros()));
+                    replies += 1;
+                }
+                let mut next_seq = next_seq;
+                if next_seq < PINGS && now >= self.next_ping_at {
+                    sockets.send_echo(self.ping, B_IP, next_seq, &[0x5a; 56])?;
+                    self.sent_at[usize::from(next_seq)] = now;
+                    self.note(now, format!("app A: ping {B_IP} seq {next_seq}, 56 data bytes"));
+                    next_seq += 1;
+                    self.next_ping_at = now + Duration::from_millis(100);
+                }
+                self.phase = Phase::Ping { next_seq, replies };
+                if replies == PINGS {
+                    let query = self.resolver.start(NAME).map_err(|_| SocketError::WouldBlock)?;
+                    self.note(now, format!("app A: gethostbyname({NAME}) via {B_IP}"));
+                    self.enter(now, Phase::Resolve(query));
+                }
+            }
+            Phase::Resolve(query) => {
+                self.resolver.poll(now, sockets);
+                match self.resolver.take_result(query) {
+                    None => {}
+                    Some(Ok(addrs)) => {
+                        self.note(now, format!("app A: {NAME} has address {}", addrs[0]));
+                        let addr = addrs[0];
+                        for datagram in &self.datagrams {
+                            sockets.send_to(self.udp, datagram, SocketAddrV4::new(addr, ECHO_PORT))?;
+                        }
+                        let sizes: Vec<String> = self.datagrams.iter().map(|d| d.len().to_string()).collect();
+                        self.note(now, format!("app A: sent datagrams of {} bytes to {addr}:{ECHO_PORT}", sizes.join(" and ")));
+                        self.enter(now, Phase::Echo { addr, replies: 0 });
+                    }
+                    Some(Err(e)) => self.fail(now, &format!("lookup failed: {e}")),
+                }
+            }
+            Phase::Echo { addr, replies } => {
+                let mut buf = vec![0u8; 8192];
+                let mut replies = replies;
+                while let Ok((len, from)) = sockets.recv_from(self.udp, &mut buf) {
+                    let expected = self.datagrams.iter().any(|d| d[..] == buf[..len]);
+                    self.note(now, format!("app A: {len} bytes echoed by {from}, {}", if expected { "identical" } else { "DIFFERENT" }));
+                    if !expected {
+                        self.fail(now, "echo differs from what was sent");
+                        return Ok(());
+                    }
+                    replies += 1;
+                }
+                self.phase = Phase::Echo { addr, replies };
+                if replies == self.datagrams.len() {
+                    sockets.send_to(self.udp, b"anyone there?", SocketAddrV4::new(addr, CLOSED_PORT))?;
+                    self.note(now, format!("app A: sent a datagram to closed port {addr}:{CLOSED_PORT}"));
+                    self.enter(now, Phase::ClosedPort);
+                }
+            }
+            Phase::ClosedPort => {
+                if let Some(error) = sockets.take_error(self.udp)? {
+                    self.note(now, format!("app A: socket error: {error}"));
+                    self.phase = Phase::Done;
+                }
+            }
+            Phase::Done => {}
+        }
+        if self.phase != Phase::Done && now >= self.deadline {
+            self.fail(now, &format!("timed out in phase {:?}", self.phase));
+        }
+        Ok(())
+    }
+}
+
+impl App for DemoClient {
+    fn poll(&mut self, now: Instant, sockets: &mut SocketSet) {
+        if let Err(e) = self.step(now, sockets) {
+            self.fail(now, &format!("socket call failed: {e}"));
+        }
+    }
+
+    fn poll_at(&self, now: Instant) -> Option<Instant> {
+        match self.phase {
+            Phase::Done => None,
+            Phase::Ping { next_seq, .. } if next_seq < PINGS => Some(self.next_ping_at.min(self.deadline)),
+            Phase::Resolve(_) => self.resolver.poll_at(now).map(|t| t.min(self.deadline)).or(Some(self.deadline)),
+            _ => Some(self.deadline),
+        }
+    }
+}
+
+fn interface(mac: EthernetAddress, ip: Ipv4Addr, seed: u16) -> Result<Interface> {
+    let mut config = InterfaceConfig::new(mac, Ipv4Cidr::new(ip, 24)?);
+    config.ident_seed = seed;
+    Ok(Interface::new(config)?)
+}
+
+pub fn run(options: &Options) -> Result<()> {
+    ensure!((0.0..1.0).contains(&options.loss), "--loss must be at least 0 and below 1, got {}", options.loss);
+    let mut net = Network::new(options.seed);
+    let link = LinkConfig::default()
+        .with_latency(Duration::from_micros(options.latency_us))
+        .with_bandwidth_bps(100_000_000)
+        .with_loss(options.loss);
+    let segment = net.add_segment(link);
+    let port_a = net.add_port(segment, A_MAC);
+    let port_b = net.add_port(segment, B_MAC);
+    if let Some(dir) = options.pcap.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    net.capture_to_file(&options.pcap).with_context(|| format!("cannot write the pcap to {}", options.pcap.display()))?;
+
+    let mut sockets_a = SocketSet::new(SocketSetConfig { ephemeral_seed: options.seed, ..SocketSetConfig::default() });
+    let client = DemoClient::new(&mut sockets_a, options.seed)?;
+    let mut host_a = StackHost::new(port_a, interface(A_MAC, A_IP, 0x1000)?, sockets_a, client);
+
+    let mut sockets_b = SocketSet::new(SocketSetConfig::default());
+    let echo = UdpEcho::bind(&mut sockets_b, ECHO_PORT)?;
+    let mut dns = DnsServer::bind(&mut sockets_b, 53)?;
+    dns.insert(NAME, B_IP);
+    let mut host_b = StackHost::new(port_b, interface(B_MAC, B_IP, 0x2000)?, sockets_b, (echo, dns));
+
+    println!("sluice demo: host A {A_IP} ({A_MAC}) and host B {B_IP} ({B_MAC}) on a simulated link");
+    println!(
+        "link: {} µs one way, 100 Mbit/s, MTU 1500, loss {:.1}%, seed {}\n",
+        options.latency_us,
+        options.loss * 100.0,
+        options.seed
+    );
+    let limit = Instant::from_secs(120);
+    while host_a.app.phase != Phase::Done && net.now() < limit {
+        if !net.step(&mut [&mut host_a, &mut host_b]) {
+            break;
+        }
+    }
+    // Let the last frames land so the capture is complete.
+    let settle = net.now() + Duration::from_millis(50);
+    net.run_until_idle(&mut [&mut host_a, &mut host_b], settle);
+    net.finish_capture()?;
+
+    let mut lines = read_trace(&options.pcap)?;
+    lines.extend(host_a.app.log.iter().map(|(t, l)| (*t, 1, l.clone())));
+    lines.sort_by_key(|&(t, order, _)| (t, order));
+    for (t, _, line) in &lines {
+        println!("{t}  {line}");
+    }
+
+    let stats = net.stats(segment);
+    let mut summary = String::new();
+    writeln!(summary, "\nlink: {} frames sent, {} delivered, {} lost", stats.frames_sent, stats.frames_delivered, stats.lost)?;
+    writeln!(summary, "host A: {}", host_a.iface.stats().to_string().trim_end().replace('\n', "\n        "))?;
+    writeln!(summary, "host B: {}", host_b.iface.stats().to_string().trim_end().replace('\n', "\n        "))?;
+    writeln!(summary, "host B served {} DNS answers and {} echoes", host_b.app.1.answered, host_b.app.0.echoed)?;
+    writeln!(summary, "pcap: {} (open it in Wireshark, or `tshark -r` it)", options.pcap.display())?;
+    print!("{summary}");
+    if let Some(why) = &host_a.app.failure {
+        bail!("the demo did not complete: {why}");
+    }
+    if host_a.app.phase != Phase::Done {
+        bail!("the demo did not complete within {limit} s of virtual time");
+    }
+    println!("demo complete: ARP, ping, DNS, UDP echo with fragmentation, ICMP port unreachable");
+    Ok(())
+}
+
+/// The frames of the capture, described one per line, with their virtual timestamps.
+fn read_trace(path: &PathBuf) -> Result<Vec<(Instant, u8, String)>> {
+    let file = File::open(path).with_context(|| format!("cannot read back {}", path.display()))?;
+    let mut reader = PcapReader::new(file).context("the capture is not a pcap file")?;
+    let mut lines = Vec::new();
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.context("corrupt record in the capture")?;
+        let t = Instant::from_micros(packet.timestamp.as_micros() as u64);
+        lines.push((t, 0, format!("wire:  {}", sluice::trace::describe(&packet.data))));
+    }
+    Ok(lines)
+}

@@ -1,0 +1,42 @@
+//! The `sluice` command.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod demo;
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "A userspace TCP/IP stack on AF_XDP kernel bypass")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Two simulated hosts exchange ARP, ping, a DNS lookup and UDP echo; prints the wire
+    /// trace and writes a pcap. Needs no root and no network.
+    Demo {
+        /// Where to write the pcap of everything on the simulated wire.
+        #[arg(long, default_value = "sluice-demo.pcap")]
+        pcap: PathBuf,
+        /// Seed of the simulator's random choices (loss, reordering).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Probability that the link loses a frame (0.0 to 1.0).
+        #[arg(long, default_value_t = 0.0)]
+        loss: f64,
+        /// One-way link latency in microseconds.
+        #[arg(long, default_value_t = 500)]
+        latency_us: u64,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo { pcap, seed, loss, latency_us } => demo::run(&demo::Options { pcap, seed, loss, latency_us }),
+    }
+}

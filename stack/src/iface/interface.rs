@@ -1,0 +1,768 @@
+//! The interface: Ethernet in and out, ARP, IPv4 validation and output, fragments, ICMP,
+//! and delivery to sockets.
+//!
+//! `poll` drains a batch of received frames, answering on the spot where one reply frame
+//! suffices (ARP replies, echo replies, ICMP errors: no queueing, no allocation), then runs
+//! timers and sends what sockets have queued. Anything that needs more than one frame
+//! (fragments) or must wait (address resolution) goes through a bounded queue.
+
+use core::net::SocketAddrV4;
+use std::collections::VecDeque;
+
+use super::config::{ConfigError, InterfaceConfig};
+use super::fragment::{is_fragment, FragmentOutcome, Reassembler};
+use super::neighbor::{Enqueued, NeighborCache, NeighborEvent};
+use super::rate_limit::TokenBucket;
+use super::stats::{DropReason, Stats};
+use crate::phy::{Device, RxToken, TxToken};
+use crate::socket::{Socket, SocketError, SocketSet};
+use crate::time::{Duration, Instant};
+use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
+use crate::wire::{
+    self, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
+    Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Addr, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
+};
+
+/// Frames taken from the device per `poll`, so egress and timers get their turn.
+const RX_BATCH: usize = 64;
+/// Datagrams taken from sockets per `poll`.
+const TX_BATCH: usize = 64;
+/// RFC 5227 §2.3: two announcements, two seconds apart.
+const ANNOUNCE_COUNT: u8 = 2;
+const ANNOUNCE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A transport payload ready to be written after an IPv4 header.
+#[derive(Debug, Clone, Copy)]
+enum IpPayload<'a> {
+    Icmp(Icmpv4Repr<'a>),
+    Udp { repr: UdpRepr, data: &'a [u8] },
+}
+
+impl IpPayload<'_> {
+    fn protocol(&self) -> IpProtocol {
+        match self {
+            IpPayload::Icmp(_) => IpProtocol::Icmp,
+            IpPayload::Udp { .. } => IpProtocol::Udp,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            IpPayload::Icmp(repr) => repr.buffer_len(),
+            IpPayload::Udp { repr, data } => repr.header_len() + data.len(),
+        }
+    }
+
+    fn emit(&self, buf: &mut [u8], ip: &Ipv4Repr) {
+        match self {
+            IpPayload::Icmp(repr) => repr.emit(&mut Icmpv4Packet::new_unchecked(buf)),
+            IpPayload::Udp { repr, data } => {
+                repr.emit(&mut UdpPacket::new_unchecked(buf), ip.src_addr, ip.dst_addr, data)
+            }
+        }
+    }
+}
+
+/// Why a packet could not go out now.
+enum SendError {
+    /// Dropped for good (and counted).
+    Dropped,
+    /// The device has no room; try again on the next poll.
+    DeviceFull,
+}
+
+/// Where a packet goes on the link.
+enum LinkDestination {
+    Mac(EthernetAddress),
+    /// Not resolved yet: queue behind ARP for this next hop.
+    Resolve(Ipv4Addr),
+}
+
+#[derive(Debug)]
+pub struct Interface {
+    config: InterfaceConfig,
+    neighbors: NeighborCache,
+    fragments: Reassembler,
+    icmp_limit: TokenBucket,
+    stats: Stats,
+    next_ident: u16,
+    /// Complete Ethernet frames waiting for room in the device.
+    tx_queue: VecDeque<Vec<u8>>,
+    announcements_left: u8,
+    next_announcement: Instant,
+    /// The link's IP MTU, as the device last reported it.
+    mtu: usize,
+    /// Whether received checksums are verified, as the device last asked.
+    rx_checksums: ChecksumMode,
+}
+
+impl Interface {
+    pub fn new(config: InterfaceConfig) -> Result<Interface, ConfigError> {
+        config.validate()?;
+        Ok(Interface {
+            neighbors: NeighborCache::new(config.neighbor),
+            fragments: Reassembler::new(config.reassembly),
+            icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
+            stats: Stats::default(),
+            next_ident: config.ident_seed,
+            tx_queue: VecDeque::new(),
+            announcements_left: if config.announce { ANNOUNCE_COUNT } else { 0 },
+            next_announcement: Instant::ZERO,
+            mtu: 1500,
+            rx_checksums: ChecksumMode::Verify,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &InterfaceConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn neighbors(&self) -> &NeighborCache {
+        &self.neighbors
+    }
+
+    pub fn ipv4_addr(&self) -> Ipv4Addr {
+        self.config.addr.address()
+    }
+
+    /// Processes received frames, timers and queued output. Returns whether anything
+    /// happened (a frame received or sent, a timer run).
+    pub fn poll<D: Device>(&mut self, now: Instant, device: &mut D, sockets: &mut SocketSet) -> bool {
+        let caps = device.caps();
+        self.mtu = caps.mtu;
+        self.rx_checksums = if caps.rx_checksums_unverified { ChecksumMode::Trust } else { ChecksumMode::Verify };
+        let mut progress = false;
+        for _ in 0..RX_BATCH {
+            let Some((rx, tx)) = device.receive(now) else { break };
+            progress = true;
+            rx.consume(|frame| self.process_frame(now, frame, tx, sockets));
+        }
+        progress |= self.egress(now, device, sockets);
+        progress
+    }
+
+    /// When `poll` next has work: `Some(now)` if output is waiting, else the earliest timer.
+    pub fn poll_at(&self, now: Instant, sockets: &SocketSet) -> Option<Instant> {
+        if !self.tx_queue.is_empty() || sockets.has_tx_ready() {
+            return Some(now);
+        }
+        let announce = (self.announcements_left > 0).then_some(self.next_announcement);
+        [announce, self.neighbors.poll_at(), self.fragments.poll_at()].into_iter().flatten().min()
+    }
+
+    // ---------------------------------------------------------------- ingress
+
+    fn process_frame<T: TxToken>(&mut self, now: Instant, frame: &mut [u8], tx: T, sockets: &mut SocketSet) {
+        self.stats.rx_frames += 1;
+        self.stats.rx_bytes += frame.len() as u64;
+        if let Err(reason) = self.process_ethernet(now, frame, tx, sockets) {
+            self.stats.count_drop(reason);
+        }
+    }
+
+    fn process_ethernet<T: TxToken>(
+        &mut self,
+        now: Instant,
+                frame: &[u8],
+        tx: T,
+        sockets: &mut SocketSet,
+    ) -> Result<(), DropReason> {
+        let eth = EthernetFrame::new_checked(frame).map_err(|_| DropReason::EthernetTruncated)?;
+        let eth_repr = EthernetRepr::parse(&eth).map_err(|_| DropReason::VlanMismatch)?;
+        if eth_repr.vlan_id != self.config.vlan_id {
+            return Err(DropReason::VlanMismatch);
+        }
+        if eth_repr.dst_addr != self.config.mac && !eth_repr.dst_addr.is_broadcast() {
+            return Err(DropReason::EthernetNotOurs);
+        }
+        match eth_repr.ethertype {
+            EtherType::Arp => self.process_arp(now, eth.payload(), tx),
+            EtherType::Ipv4 => self.process_ipv4(now, eth.payload(), tx, sockets),
+            _ => Err(DropReason::EthernetUnknownType),
+        }
+    }
+
+    /// RFC 826 "Packet Reception", with RFC 5227's probes and announcements.
+    fn process_arp<T: TxToken>(&mut self, now: Instant, payload: &[u8], tx: T) -> Result<(), DropReason> {
+        let packet = ArpPacket::new_checked(payload).map_err(|_| DropReason::ArpTruncated)?;
+        let repr = ArpRepr::parse(&packet).map_err(|e| match e {
+            wire::Error::Truncated => DropReason::ArpTruncated,
+            _ => DropReason::ArpUnsupported,
+        })?;
+        if !matches!(repr.operation, ArpOperation::Request | ArpOperation::Reply) {
+            return Err(DropReason::ArpUnsupported);
+        }
+        let our_ip = self.ipv4_addr();
+        let sender_ip = repr.source_protocol_addr;
+        let sender_mac = repr.source_hardware_addr;
+        if !sender_mac.is_unicast() || sender_mac == self.config.mac || sender_ip == our_ip {
+            // Our own frame reflected, or another host claiming our address.
+            return Err(DropReason::ArpBadSource);
+        }
+        let usable_sender = !sender_ip.is_unspecified()
+            && !sender_ip.is_broadcast()
+            && !sender_ip.is_multicast()
+            && self.config.addr.contains_addr(&sender_ip)
+            && Some(sender_ip) != self.config.addr.broadcast();
+        let for_us = repr.target_protocol_addr == our_ip;
+
+        // Merge: refresh a known sender; learn a new one only from packets addressed to us.
+        if usable_sender && (for_us || self.neighbors.contains(sender_ip)) {
+            let waiting = self.neighbors.fill(sender_ip, sender_mac, now);
+            for packet in waiting {
+                self.frame_ip_packet(sender_mac, &packet);
+            }
+        }
+        if !for_us {
+            return if self.neighbors.contains(sender_ip) { Ok(()) } else { Err(DropReason::ArpNotOurs) };
+        }
+        if repr.operation == ArpOperation::Request {
+            let reply = ArpRepr {
+                operation: ArpOperation::Reply,
+                source_hardware_addr: self.config.mac,
+                source_protocol_addr: our_ip,
+                target_hardware_addr: sender_mac,
+                target_protocol_addr: sender_ip,
+            };
+            self.send_arp(tx, sender_mac, &reply);
+            self.stats.arp_replies_sent += 1;
+        }
+        Ok(())
+    }
+
+    /// RFC 1122 §3.2.1: validate, then reassemble or deliver.
+    fn process_ipv4<T: TxToken>(
+        &mut self,
+        now: Instant,
+                payload: &[u8],
+        tx: T,
+        sockets: &mut SocketSet,
+    ) -> Result<(), DropReason> {
+        let packet = Ipv4Packet::new_checked(payload).map_err(|e| match e {
+            wire::Error::Truncated => DropReason::Ipv4Truncated,
+            _ => DropReason::Ipv4Malformed,
+        })?;
+        let repr = Ipv4Repr::parse(&packet, self.rx_checksums).map_err(|e| match e {
+            wire::Error::Checksum => DropReason::Ipv4BadChecksum,
+            wire::Error::Truncated => DropReason::Ipv4Truncated,
+            _ => DropReason::Ipv4Malformed,
+        })?;
+        let src = repr.src_addr;
+        if src.is_broadcast() || src.is_multicast() || src.is_unspecified() || Some(src) == self.config.addr.broadcast() {
+            return Err(DropReason::Ipv4BadSource);
+        }
+        if src == self.ipv4_addr() {
+            return Err(DropReason::Ipv4BadSource);
+        }
+        let broadcast = self.is_broadcast(repr.dst_addr);
+        if repr.dst_addr != self.ipv4_addr() && !broadcast {
+            return Err(DropReason::Ipv4NotOurs);
+        }
+        // RFC 1122 §3.2.1.7 forbids dropping for a TTL below 2; a TTL of 0 means a router
+        // forwarded what it must not have.
+        if repr.hop_limit == 0 {
+            return Err(DropReason::Ipv4TtlExpired);
+        }
+        if is_fragment(&repr) {
+            self.stats.fragments_received += 1;
+            return match self.fragments.add(now, &repr, packet.payload()) {
+                FragmentOutcome::Held => Ok(()),
+                FragmentOutcome::Dropped(reason) => Err(reason),
+                FragmentOutcome::Complete(datagram) => {
+                    self.stats.datagrams_reassembled += 1;
+                    self.process_transport(now, &datagram.repr, &datagram.payload, broadcast, tx, sockets)
+                }
+            };
+        }
+        self.process_transport(now, &repr, packet.payload(), broadcast, tx, sockets)
+    }
+
+    fn is_broadcast(&self, addr: Ipv4Addr) -> bool {
+        addr.is_broadcast() || Some(addr) == self.config.addr.broadcast()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn process_transport<T: TxToken>(
+        &mut self,
+        now: Instant,
+                ip: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+        tx: T,
+        sockets: &mut SocketSet,
+    ) -> Result<(), DropReason> {
+        match ip.next_header {
+            IpProtocol::Icmp => self.process_icmp(now, ip, payload, broadcast, tx, sockets),
+            IpProtocol::Udp => self.process_udp(now, ip, payload, broadcast, tx, sockets),
+            IpProtocol::Tcp => Err(DropReason::TcpNoSocket),
+            IpProtocol::Unknown(_) => {
+                // RFC 1122 §3.2.2.1: protocol unreachable.
+                self.send_icmp_error(now, tx, ip, payload, broadcast, IcmpError::Unreachable(DstUnreachable::ProtoUnreachable));
+                Err(DropReason::Ipv4UnknownProtocol)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn process_icmp<T: TxToken>(
+        &mut self,
+        now: Instant,
+                ip: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+        tx: T,
+        sockets: &mut SocketSet,
+    ) -> Result<(), DropReason> {
+        let packet = Icmpv4Packet::new_checked(payload).map_err(|_| DropReason::IcmpTruncated)?;
+        let repr = Icmpv4Repr::parse(&packet, self.rx_checksums).map_err(|e| match e {
+            wire::Error::Checksum => DropReason::IcmpBadChecksum,
+            wire::Error::Unsupported => DropReason::IcmpUnsupported,
+            _ => DropReason::IcmpTruncated,
+        })?;
+        match repr {
+            Icmpv4Repr::EchoRequest { ident, seq_no, data } => {
+                if broadcast {
+                    return Err(DropReason::IcmpBroadcastEcho);
+                }
+                let reply = Icmpv4Repr::EchoReply { ident, seq_no, data };
+                if self.reply_ip(now, tx, ip.src_addr, IpPayload::Icmp(reply)).is_ok() {
+                    self.stats.icmp_echo_replies_sent += 1;
+                }
+                Ok(())
+            }
+            Icmpv4Repr::EchoReply { ident, seq_no, data } => {
+                let handle = sockets.icmp_lookup(ident).ok_or(DropReason::IcmpNoSocket)?;
+                let socket = sockets.icmp_mut(handle).map_err(|_| DropReason::IcmpNoSocket)?;
+                if socket.deliver(ip.src_addr, seq_no, data) {
+                    Ok(())
+                } else {
+                    Err(DropReason::IcmpSocketFull)
+                }
+            }
+            Icmpv4Repr::DstUnreachable { reason, header, data } => {
+                let error = match reason {
+                    DstUnreachable::PortUnreachable => SocketError::ConnectionRefused(header.dst_addr),
+                    _ => SocketError::HostUnreachable(header.dst_addr),
+                };
+                Self::report_to_udp(sockets, &header, data, error)
+            }
+            Icmpv4Repr::TimeExceeded { header, data, .. } => {
+                Self::report_to_udp(sockets, &header, data, SocketError::HostUnreachable(header.dst_addr))
+            }
+        }
+    }
+
+    /// Hands an ICMP error about a datagram we sent to the socket that sent it.
+    fn report_to_udp(sockets: &mut SocketSet, header: &Ipv4Repr, quoted: &[u8], error: SocketError) -> Result<(), DropReason> {
+        if header.next_header != IpProtocol::Udp || quoted.len() < 4 {
+            return Err(DropReason::IcmpNoSocket);
+        }
+        let src_port = u16::from_be_bytes([quoted[0], quoted[1]]);
+        let local = SocketAddrV4::new(header.src_addr, src_port);
+        let handle = sockets.udp_lookup(local).ok_or(DropReason::IcmpNoSocket)?;
+        let socket = sockets.udp_mut(handle).map_err(|_| DropReason::IcmpNoSocket)?;
+        socket.error = Some(error);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn process_udp<T: TxToken>(
+        &mut self,
+        now: Instant,
+                ip: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+        tx: T,
+        sockets: &mut SocketSet,
+    ) -> Result<(), DropReason> {
+        let packet = UdpPacket::new_checked(payload).map_err(|e| match e {
+            wire::Error::Truncated => DropReason::UdpTruncated,
+            _ => DropReason::UdpMalformed,
+        })?;
+        let repr = UdpRepr::parse(&packet, ip.src_addr, ip.dst_addr, self.rx_checksums).map_err(|e| match e {
+            wire::Error::Checksum => DropReason::UdpBadChecksum,
+            wire::Error::Truncated => DropReason::UdpTruncated,
+            _ => DropReason::UdpMalformed,
+        })?;
+        let local = SocketAddrV4::new(ip.dst_addr, repr.dst_port);
+        let Some(handle) = sockets.udp_lookup(local) else {
+            // RFC 1122 §4.1.3.1: port unreachable, never for broadcasts (§3.2.2).
+            self.send_icmp_error(now, tx, ip, payload, broadcast, IcmpError::Unreachable(DstUnreachable::PortUnreachable));
+            return Err(DropReason::UdpNoSocket);
+        };
+        let remote = SocketAddrV4::new(ip.src_addr, repr.src_port);
+        match sockets.udp_mut(handle) {
+            Ok(socket) if socket.deliver(remote, packet.payload()) => Ok(()),
+            _ => Err(DropReason::UdpSocketFull),
+        }
+    }
+
+    // ---------------------------------------------------------------- ICMP errors
+
+    /// Sends an ICMP error about `original` unless RFC 1122 §3.2.2 forbids it or the rate
+    /// limit suppresses it. `payload` is the original's transport payload.
+    fn send_icmp_error<T: TxToken>(
+        &mut self,
+        now: Instant,
+        tx: T,
+        original: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+        error: IcmpError,
+    ) {
+        // Never about broadcasts, non-first fragments or ICMP errors (the callers never pass
+        // ICMP), nor to a source that does not name one host.
+        if broadcast || original.frag_offset != 0 || !self.is_unicast_host(original.src_addr) {
+            return;
+        }
+        if !self.icmp_limit.try_take(now) {
+            self.stats.count_drop(DropReason::IcmpRateLimited);
+            return;
+        }
+        let data = &payload[..payload.len().min(8)];
+        let header = *original;
+        let repr = match error {
+            IcmpError::Unreachable(reason) => Icmpv4Repr::DstUnreachable { reason, next_hop_mtu: 0, header, data },
+            IcmpError::TimeExceeded(reason) => Icmpv4Repr::TimeExceeded { reason, header, data },
+        };
+        if self.reply_ip(now, tx, original.src_addr, IpPayload::Icmp(repr)).is_ok() {
+            self.stats.icmp_errors_sent += 1;
+        }
+    }
+
+    fn is_unicast_host(&self, addr: Ipv4Addr) -> bool {
+        !(addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() || self.is_broadcast(addr))
+    }
+
+    // ---------------------------------------------------------------- egress
+
+    fn egress<D: Device>(&mut self, now: Instant, device: &mut D, sockets: &mut SocketSet) -> bool {
+        let mut progress = false;
+
+        if self.announcements_left > 0 && now >= self.next_announcement {
+            let Some(token) = device.transmit(now) else { return progress };
+            let our_ip = self.ipv4_addr();
+            let announce = ArpRepr {
+                operation: ArpOperation::Request,
+                source_hardware_addr: self.config.mac,
+                source_protocol_addr: our_ip,
+                target_hardware_addr: EthernetAddress::UNSPECIFIED,
+                target_protocol_addr: our_ip,
+            };
+            self.send_arp(token, EthernetAddress::BROADCAST, &announce);
+            self.announcements_left -= 1;
+            self.next_announcement = now + ANNOUNCE_INTERVAL;
+            progress = true;
+        }
+
+        while let Some(event) = self.neighbors.poll(now) {
+            progress = true;
+            match event {
+                NeighborEvent::Request(addr) => {
+                    let Some(token) = device.transmit(now) else { return progress };
+                    self.send_arp_request(token, addr);
+                }
+                NeighborEvent::Failed { dropped, .. } => {
+                    for _ in 0..dropped {
+                        self.stats.count_drop(DropReason::ArpUnresolved);
+                    }
+                }
+            }
+        }
+
+        let mut timed_out = 0;
+        while let Some(expired) = self.fragments.poll(now, &mut timed_out) {
+            progress = true;
+            let Some(token) = device.transmit(now) else { break };
+            let error = IcmpError::TimeExceeded(TimeExceeded::FragReassemblyExpired);
+            self.send_icmp_error(now, token, &expired.header, &expired.leading_bytes, false, error);
+        }
+        for _ in 0..timed_out {
+            self.stats.count_drop(DropReason::FragmentTimeout);
+        }
+
+        progress |= self.flush_tx_queue(now, device);
+        if !self.tx_queue.is_empty() {
+            return progress;
+        }
+
+        for _ in 0..TX_BATCH {
+            let Some(handle) = sockets.pop_tx_ready() else { break };
+            progress = true;
+            match self.send_from_socket(now, device, sockets, handle) {
+                Ok(more) => {
+                    if more {
+                        sockets.requeue_tx(handle, false);
+                    }
+                }
+                Err(SendError::DeviceFull) => {
+                    sockets.requeue_tx(handle, true);
+                    break;
+                }
+                Err(SendError::Dropped) => sockets.requeue_tx(handle, false),
+            }
+            progress |= self.flush_tx_queue(now, device);
+        }
+        progress
+    }
+
+    /// Sends the oldest datagram queued on `handle`; `Ok(true)` if more remain.
+    fn send_from_socket<D: Device>(
+        &mut self,
+        now: Instant,
+                device: &mut D,
+        sockets: &mut SocketSet,
+        handle: crate::socket::SocketHandle,
+    ) -> Result<bool, SendError> {
+        let our_ip = self.ipv4_addr();
+        let outcome = match sockets.get(handle) {
+            Ok(Socket::Udp(socket)) => {
+                let Some((meta, data)) = socket.tx.peek() else { return Ok(false) };
+                let local = socket.local.expect("a socket with queued data is bound");
+                let repr = UdpRepr { src_port: local.port(), dst_port: meta.remote.port() };
+                let ip = self.ip_header(socket.source_addr(our_ip), *meta.remote.ip(), IpProtocol::Udp, socket.ttl);
+                self.send_ip(now, device, ip, IpPayload::Udp { repr, data })
+            }
+            Ok(Socket::Icmp(socket)) => {
+                let Some((meta, data)) = socket.tx.peek() else { return Ok(false) };
+                let ident = socket.ident.expect("a socket with queued data is bound");
+                let request = Icmpv4Repr::EchoRequest { ident, seq_no: meta.seq_no, data };
+                let ip = self.ip_header(our_ip, meta.addr, IpProtocol::Icmp, socket.ttl);
+                self.send_ip(now, device, ip, IpPayload::Icmp(request))
+            }
+            Err(_) => return Ok(false),
+        };
+        if let Err(SendError::DeviceFull) = outcome {
+            return Err(SendError::DeviceFull);
+        }
+        let more = match sockets.get(handle) {
+            Ok(Socket::Udp(_)) => {
+                let socket = sockets.udp_mut(handle).expect("checked above");
+                socket.tx.pop_with(|_, _| ());
+                !socket.tx.is_empty()
+            }
+            Ok(Socket::Icmp(_)) => {
+                let socket = sockets.icmp_mut(handle).expect("checked above");
+                socket.tx.pop_with(|_, _| ());
+                !socket.tx.is_empty()
+            }
+            Err(_) => false,
+        };
+        outcome.map(|()| more)
+    }
+
+    fn flush_tx_queue<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
+        let mut progress = false;
+        while let Some(frame) = self.tx_queue.front() {
+            let Some(token) = device.transmit(now) else { break };
+            let len = frame.len();
+            token.consume(len, |buf| buf.copy_from_slice(frame));
+            self.stats.tx_frames += 1;
+            self.stats.tx_bytes += len as u64;
+            self.tx_queue.pop_front();
+            progress = true;
+        }
+        progress
+    }
+
+    // ---------------------------------------------------------------- IPv4 output
+
+    fn ip_header(&mut self, src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, ttl: u8) -> Ipv4Repr {
+        let ident = self.next_ident;
+        self.next_ident = self.next_ident.wrapping_add(1);
+        Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: protocol,
+            payload_len: 0,
+            hop_limit: ttl,
+            ident,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+            dscp_ecn: 0,
+        }
+    }
+
+    /// Where a packet for `dst` goes on the link: broadcast, a known MAC, or resolution.
+    fn link_destination(&self, now: Instant, dst: Ipv4Addr) -> Result<LinkDestination, DropReason> {
+        if self.is_broadcast(dst) {
+            return Ok(LinkDestination::Mac(EthernetAddress::BROADCAST));
+        }
+        if dst == self.ipv4_addr() || dst.is_unspecified() || dst.is_multicast() {
+            return Err(DropReason::NoRoute);
+        }
+        let next_hop = if self.config.addr.contains_addr(&dst) {
+            dst
+        } else {
+            self.config.gateway.ok_or(DropReason::NoRoute)?
+        };
+        Ok(match self.neighbors.lookup(next_hop, now) {
+            Some(mac) => LinkDestination::Mac(mac),
+            None => LinkDestination::Resolve(next_hop),
+        })
+    }
+
+    /// Sends a reply produced while handling a received frame, through that frame's token.
+    fn reply_ip<T: TxToken>(&mut self, now: Instant, tx: T, dst: Ipv4Addr, payload: IpPayload<'_>) -> Result<(), SendError> {
+        let ip = self.ip_header(self.ipv4_addr(), dst, payload.protocol(), self.config.default_ttl);
+        self.send_ip_with(now, tx, ip, payload)
+    }
+
+    fn send_ip<D: Device>(&mut self, now: Instant, device: &mut D, ip: Ipv4Repr, payload: IpPayload<'_>) -> Result<(), SendError> {
+        let Some(token) = device.transmit(now) else { return Err(SendError::DeviceFull) };
+        self.send_ip_with(now, token, ip, payload)
+    }
+
+    /// IPv4 output (RFC 1122 §3.3.1): route, resolve the next hop, fragment if needed.
+    /// The common case, a resolved neighbour and a packet within the MTU, is written
+    /// straight into the device's buffer.
+    fn send_ip_with<T: TxToken>(&mut self, now: Instant, token: T, mut ip: Ipv4Repr, payload: IpPayload<'_>) -> Result<(), SendError> {
+        ip.payload_len = payload.len();
+        let total = wire::ipv4::HEADER_LEN + ip.payload_len;
+        if total > usize::from(u16::MAX) {
+            return Err(self.dropped(DropReason::TooBig));
+        }
+        let destination = match self.link_destination(now, ip.dst_addr) {
+            Ok(destination) => destination,
+            Err(reason) => return Err(self.dropped(reason)),
+        };
+        match destination {
+            LinkDestination::Mac(mac) if total <= self.mtu => {
+                let eth = self.eth_header(mac, EtherType::Ipv4);
+                let len = eth.buffer_len() + total;
+                token.consume(len, |buf| {
+                    let mut frame = EthernetFrame::new_unchecked(buf);
+                    eth.emit(&mut frame);
+                    let mut packet = Ipv4Packet::new_unchecked(frame.payload_mut());
+                    ip.emit(&mut packet);
+                    payload.emit(packet.payload_mut(), &ip);
+                });
+                self.count_tx(len);
+                Ok(())
+            }
+            LinkDestination::Mac(mac) => {
+                if ip.dont_frag {
+                    return Err(self.dropped(DropReason::TooBig));
+                }
+                let packet = serialize(&ip, &payload);
+                self.frame_ip_packet(mac, &packet);
+                Ok(())
+            }
+            LinkDestination::Resolve(next_hop) => {
+                let packet = serialize(&ip, &payload);
+                match self.neighbors.enqueue(next_hop, packet, now) {
+                    Enqueued::RequestNow => self.send_arp_request(token, next_hop),
+                    Enqueued::Waiting => {}
+                    Enqueued::DisplacedOldest => self.stats.count_drop(DropReason::ArpQueueFull),
+                    Enqueued::TableFull => return Err(self.dropped(DropReason::ArpQueueFull)),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn dropped(&mut self, reason: DropReason) -> SendError {
+        self.stats.count_drop(reason);
+        SendError::Dropped
+    }
+
+    fn count_tx(&mut self, len: usize) {
+        self.stats.tx_frames += 1;
+        self.stats.tx_bytes += len as u64;
+    }
+
+    fn eth_header(&self, dst: EthernetAddress, ethertype: EtherType) -> EthernetRepr {
+        EthernetRepr { src_addr: self.config.mac, dst_addr: dst, ethertype, vlan_id: self.config.vlan_id }
+    }
+
+    /// Queues a serialized IPv4 packet for `mac`, in fragments when it exceeds the MTU
+    /// (RFC 791 §3.2: every fragment but the last carries a multiple of 8 bytes).
+    fn frame_ip_packet(&mut self, mac: EthernetAddress, packet: &[u8]) {
+        let eth = self.eth_header(mac, EtherType::Ipv4);
+        let original = Ipv4Packet::new_unchecked(packet);
+        let header_len = original.header_len();
+        if packet.len() <= self.mtu {
+            if self.tx_queue.len() >= self.config.tx_queue_frames {
+                self.stats.count_drop(DropReason::TxQueueFull);
+                return;
+            }
+            let mut frame = vec![0; eth.buffer_len() + packet.len()];
+            eth.emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+            frame[eth.buffer_len()..].copy_from_slice(packet);
+            self.tx_queue.push_back(frame);
+            return;
+        }
+        if original.dont_frag() {
+            self.stats.count_drop(DropReason::TooBig);
+            return;
+        }
+        let payload = &packet[header_len..];
+        let max_data = (self.mtu - header_len) & !7;
+        let fragments = payload.len().div_ceil(max_data);
+        if self.tx_queue.len() + fragments > self.config.tx_queue_frames {
+            // Sending some fragments of a datagram is worse than sending none.
+            self.stats.count_drop(DropReason::TxQueueFull);
+            return;
+        }
+        for (index, data) in payload.chunks(max_data).enumerate() {
+            let offset = index * max_data;
+            let mut frame = vec![0; eth.buffer_len() + header_len + data.len()];
+            eth.emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+            let ip_bytes = &mut frame[eth.buffer_len()..];
+            ip_bytes[..header_len].copy_from_slice(&packet[..header_len]);
+            ip_bytes[header_len..].copy_from_slice(data);
+            let mut fragment = Ipv4Packet::new_unchecked(ip_bytes);
+            fragment.set_total_len((header_len + data.len()) as u16);
+            fragment.set_more_frags(offset + data.len() < payload.len());
+            fragment.set_frag_offset(offset as u16);
+            fragment.fill_checksum();
+            self.tx_queue.push_back(frame);
+            self.stats.fragments_sent += 1;
+        }
+    }
+
+    fn send_arp<T: TxToken>(&mut self, token: T, dst: EthernetAddress, repr: &ArpRepr) {
+        let eth = self.eth_header(dst, EtherType::Arp);
+        let len = eth.buffer_len() + repr.buffer_len();
+        token.consume(len, |buf| {
+            let mut frame = EthernetFrame::new_unchecked(buf);
+            eth.emit(&mut frame);
+            repr.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+        });
+        self.count_tx(len);
+    }
+
+    fn send_arp_request<T: TxToken>(&mut self, token: T, target: Ipv4Addr) {
+        let request = ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: self.config.mac,
+            source_protocol_addr: self.ipv4_addr(),
+            target_hardware_addr: EthernetAddress::UNSPECIFIED,
+            target_protocol_addr: target,
+        };
+        self.send_arp(token, EthernetAddress::BROADCAST, &request);
+        self.stats.arp_requests_sent += 1;
+    }
+}
+
+/// An IPv4 packet in a buffer of its own, for queues (ARP resolution, fragmentation).
+fn serialize(ip: &Ipv4Repr, payload: &IpPayload<'_>) -> Vec<u8> {
+    let mut packet = vec![0; wire::ipv4::HEADER_LEN + ip.payload_len];
+    let mut view = Ipv4Packet::new_unchecked(&mut packet[..]);
+    ip.emit(&mut view);
+    payload.emit(view.payload_mut(), ip);
+    packet
+}
+
+/// The ICMP errors the interface originates.
+#[derive(Debug, Clone, Copy)]
+enum IcmpError {
+    Unreachable(DstUnreachable),
+    TimeExceeded(TimeExceeded),
+}

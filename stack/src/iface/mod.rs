@@ -1,0 +1,21 @@
+//! The interface layer: what sits between the link and the transports.
+//!
+//! - [`Interface`]: Ethernet in and out, ARP, IPv4 validation and output, fragment
+//!   reassembly and fragmentation, the ICMP echo responder and ICMP errors, UDP delivery.
+//! - [`NeighborCache`]: ARP resolution with a bounded queue of waiting packets.
+//! - [`Reassembler`]: IPv4 fragment reassembly in bounded memory.
+//! - [`Stats`] and [`DropReason`]: every drop counted with its reason.
+
+mod config;
+mod fragment;
+mod interface;
+mod neighbor;
+mod rate_limit;
+mod stats;
+
+pub use config::{ConfigError, InterfaceConfig};
+pub use fragment::{ReassemblyConfig, Reassembler};
+pub use interface::Interface;
+pub use neighbor::{NeighborCache, NeighborConfig};
+pub use rate_limit::TokenBucket;
+pub use stats::{DropReason, Stats};

@@ -1,0 +1,209 @@
+//! Counters: every frame dropped is counted with its reason (DESIGN.md, principle 5).
+
+use core::fmt;
+
+macro_rules! drop_reasons {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)*) => {
+        /// Why the interface dropped a frame or a packet it was asked to send.
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        #[repr(u8)]
+        pub enum DropReason {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl DropReason {
+            /// Every reason, in declaration order.
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant,)*];
+
+            /// A stable snake_case name for counters and logs.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(DropReason::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    /// Shorter than an Ethernet header.
+    EthernetTruncated => "ethernet_truncated",
+    /// Destination MAC is neither ours nor broadcast.
+    EthernetNotOurs => "ethernet_not_ours",
+    /// An 802.1Q tag for a VLAN this interface is not on, or stacked tags.
+    VlanMismatch => "vlan_mismatch",
+    /// An EtherType the stack does not handle (IPv6, LLDP...).
+    EthernetUnknownType => "ethernet_unknown_type",
+    /// An ARP packet shorter than its lengths declare.
+    ArpTruncated => "arp_truncated",
+    /// ARP for a hardware or protocol type other than Ethernet/IPv4, or an unknown operation.
+    ArpUnsupported => "arp_unsupported",
+    /// ARP whose target is not our address (after learning nothing from it).
+    ArpNotOurs => "arp_not_ours",
+    /// ARP claiming a source address no host may use (ours, broadcast, multicast).
+    ArpBadSource => "arp_bad_source",
+    /// An IPv4 header shorter than declared.
+    Ipv4Truncated => "ipv4_truncated",
+    /// Bad version, IHL or total length.
+    Ipv4Malformed => "ipv4_malformed",
+    /// The header checksum does not verify.
+    Ipv4BadChecksum => "ipv4_bad_checksum",
+    /// The destination is not one of our addresses nor a broadcast address.
+    Ipv4NotOurs => "ipv4_not_ours",
+    /// RFC 1122 §3.2.1.3: a broadcast or multicast source address.
+    Ipv4BadSource => "ipv4_bad_source",
+    /// A TTL of zero on arrival: no router may forward such a packet.
+    Ipv4TtlExpired => "ipv4_ttl_expired",
+    /// A transport protocol the stack does not carry.
+    Ipv4UnknownProtocol => "ipv4_unknown_protocol",
+    /// Fragment whose offset and length pass 65,535 bytes.
+    FragmentTooLarge => "fragment_too_large",
+    /// Fragment overlapping data already received with a different extent.
+    FragmentOverlap => "fragment_overlap",
+    /// Reassembly memory or datagram slots exhausted.
+    FragmentNoMemory => "fragment_no_memory",
+    /// A datagram not completed within the reassembly timeout (counted per datagram).
+    FragmentTimeout => "fragment_timeout",
+    /// A fragment that does not fit the rules (non-final fragment not a multiple of 8 bytes...).
+    FragmentMalformed => "fragment_malformed",
+    /// An ICMP message shorter than its header.
+    IcmpTruncated => "icmp_truncated",
+    /// The ICMP checksum does not verify.
+    IcmpBadChecksum => "icmp_bad_checksum",
+    /// An ICMP type the stack does not act on.
+    IcmpUnsupported => "icmp_unsupported",
+    /// An echo request sent to a broadcast address (ignored, as Linux does by default).
+    IcmpBroadcastEcho => "icmp_broadcast_echo",
+    /// An ICMP reply or error no socket was waiting for.
+    IcmpNoSocket => "icmp_no_socket",
+    /// The ping socket's receive buffer is full.
+    IcmpSocketFull => "icmp_socket_full",
+    /// A UDP header shorter than declared or with a bad length field.
+    UdpTruncated => "udp_truncated",
+    /// A UDP header field that is never valid (destination port 0).
+    UdpMalformed => "udp_malformed",
+    /// The UDP checksum does not verify.
+    UdpBadChecksum => "udp_bad_checksum",
+    /// No socket is bound to the destination port (answered by port unreachable).
+    UdpNoSocket => "udp_no_socket",
+    /// The socket's receive buffer is full.
+    UdpSocketFull => "udp_socket_full",
+    /// A TCP segment: TCP is not handled by this interface yet.
+    TcpNoSocket => "tcp_no_socket",
+    /// A TCP header that fails validation.
+    TcpMalformed => "tcp_malformed",
+    /// No route to the destination (off-link and no gateway).
+    NoRoute => "no_route",
+    /// The queue of packets waiting for address resolution is full.
+    ArpQueueFull => "arp_queue_full",
+    /// Address resolution failed after every retry; the waiting packets are dropped.
+    ArpUnresolved => "arp_unresolved",
+    /// Larger than the MTU with Don't Fragment set.
+    TooBig => "too_big",
+    /// The interface's transmit queue is full.
+    TxQueueFull => "tx_queue_full",
+    /// An ICMP error suppressed by the rate limit (RFC 1812 §4.3.2.8).
+    IcmpRateLimited => "icmp_rate_limited",
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+const REASONS: usize = DropReason::ALL.len();
+
+/// The interface's counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
+    pub tx_frames: u64,
+    pub tx_bytes: u64,
+    pub arp_requests_sent: u64,
+    pub arp_replies_sent: u64,
+    pub icmp_echo_replies_sent: u64,
+    pub icmp_errors_sent: u64,
+    pub fragments_received: u64,
+    pub datagrams_reassembled: u64,
+    pub fragments_sent: u64,
+    drops: [u64; REASONS],
+}
+
+impl Default for Stats {
+    fn default() -> Stats {
+        Stats {
+            rx_frames: 0,
+            rx_bytes: 0,
+            tx_frames: 0,
+            tx_bytes: 0,
+            arp_requests_sent: 0,
+            arp_replies_sent: 0,
+            icmp_echo_replies_sent: 0,
+            icmp_errors_sent: 0,
+            fragments_received: 0,
+            datagrams_reassembled: 0,
+            fragments_sent: 0,
+            drops: [0; REASONS],
+        }
+    }
+}
+
+impl Stats {
+    pub fn count_drop(&mut self, reason: DropReason) {
+        self.drops[reason as usize] += 1;
+    }
+
+    pub fn drops(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize]
+    }
+
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// Every reason with a non-zero count, in declaration order.
+    pub fn nonzero_drops(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL.iter().map(|&r| (r, self.drops(r))).filter(|&(_, n)| n > 0)
+    }
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rx {} frames, {} bytes; tx {} frames, {} bytes", self.rx_frames, self.rx_bytes, self.tx_frames, self.tx_bytes)?;
+        writeln!(
+            f,
+            "arp: {} requests, {} replies sent; icmp: {} echo replies, {} errors sent",
+            self.arp_requests_sent, self.arp_replies_sent, self.icmp_echo_replies_sent, self.icmp_errors_sent
+        )?;
+        writeln!(
+            f,
+            "fragments: {} received, {} datagrams reassembled, {} sent",
+            self.fragments_received, self.datagrams_reassembled, self.fragments_sent
+        )?;
+        for (reason, count) in self.nonzero_drops() {
+            writeln!(f, "drop {reason}: {count}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_counted() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::ALL.len());
+        let mut stats = Stats::default();
+        stats.count_drop(DropReason::UdpNoSocket);
+        stats.count_drop(DropReason::UdpNoSocket);
+        assert_eq!(stats.drops(DropReason::UdpNoSocket), 2);
+        assert_eq!(stats.total_drops(), 2);
+        assert_eq!(stats.nonzero_drops().collect::<Vec<_>>(), vec![(DropReason::UdpNoSocket, 2)]);
+    }
+}

@@ -1,0 +1,87 @@
+//! ICMP echo ("ping") sockets, bound to an echo identifier as Linux's ping sockets are.
+
+use super::ring::DatagramRing;
+use super::SocketError;
+use crate::wire::Ipv4Addr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpConfig {
+    pub rx_messages: usize,
+    pub rx_bytes: usize,
+    pub tx_messages: usize,
+    pub tx_bytes: usize,
+    pub ttl: u8,
+}
+
+impl Default for IcmpConfig {
+    fn default() -> IcmpConfig {
+        IcmpConfig { rx_messages: 32, rx_bytes: 64 * 1024, tx_messages: 32, tx_bytes: 64 * 1024, ttl: 64 }
+    }
+}
+
+/// An echo reply as the application sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoReply {
+    pub from: Ipv4Addr,
+    pub seq_no: u16,
+    /// Bytes copied into the caller's buffer.
+    pub len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EchoMeta {
+    pub addr: Ipv4Addr,
+    pub seq_no: u16,
+}
+
+#[derive(Debug)]
+pub struct IcmpSocket {
+    pub(crate) ident: Option<u16>,
+    pub(crate) rx: DatagramRing<EchoMeta>,
+    pub(crate) tx: DatagramRing<EchoMeta>,
+    pub(crate) ttl: u8,
+}
+
+impl IcmpSocket {
+    pub fn new(config: IcmpConfig) -> IcmpSocket {
+        IcmpSocket {
+            ident: None,
+            rx: DatagramRing::new(config.rx_messages, config.rx_bytes),
+            tx: DatagramRing::new(config.tx_messages, config.tx_bytes),
+            ttl: config.ttl,
+        }
+    }
+
+    pub fn ident(&self) -> Option<u16> {
+        self.ident
+    }
+
+    pub fn can_recv(&self) -> bool {
+        !self.rx.is_empty()
+    }
+
+    pub(crate) fn enqueue(&mut self, dst: Ipv4Addr, seq_no: u16, data: &[u8]) -> Result<(), SocketError> {
+        if data.len() > self.tx.capacity_bytes() || data.len() > super::udp::MAX_PAYLOAD {
+            return Err(SocketError::MessageTooLong { len: data.len(), max: self.tx.capacity_bytes() });
+        }
+        if self.tx.push_slice(EchoMeta { addr: dst, seq_no }, data) {
+            Ok(())
+        } else {
+            Err(SocketError::WouldBlock)
+        }
+    }
+
+    pub(crate) fn dequeue(&mut self, buf: &mut [u8]) -> Result<EchoReply, SocketError> {
+        self.rx
+            .pop_with(|meta, data| {
+                let len = data.len().min(buf.len());
+                buf[..len].copy_from_slice(&data[..len]);
+                EchoReply { from: meta.addr, seq_no: meta.seq_no, len }
+            })
+            .ok_or(SocketError::WouldBlock)
+    }
+
+    pub(crate) fn deliver(&mut self, from: Ipv4Addr, seq_no: u16, data: &[u8]) -> bool {
+        self.rx.push_slice(EchoMeta { addr: from, seq_no }, data)
+    }
+}
