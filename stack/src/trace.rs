@@ -7,8 +7,8 @@ use core::fmt::Write;
 
 use crate::wire::dns::{self, Message, RecordData};
 use crate::wire::{
-    ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetFrame, Icmpv4Packet, Icmpv4Repr, IpProtocol,
-    Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr, UdpPacket,
+    ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetFrame, Icmpv4Packet, Icmpv4Repr,
+    IpProtocol, Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr, UdpPacket,
 };
 
 /// Describes an Ethernet frame in one line.
@@ -30,7 +30,10 @@ pub fn describe(frame: &[u8]) -> String {
 fn describe_arp(out: &mut String, payload: &[u8]) {
     let repr = ArpPacket::new_checked(payload).and_then(|p| ArpRepr::parse(&p));
     let _ = match repr {
-        Ok(arp) if arp.operation == ArpOperation::Request && arp.source_protocol_addr == arp.target_protocol_addr => {
+        Ok(arp)
+            if arp.operation == ArpOperation::Request
+                && arp.source_protocol_addr == arp.target_protocol_addr =>
+        {
             write!(out, "ARP announce {} is-at {}", arp.source_protocol_addr, arp.source_hardware_addr)
         }
         Ok(arp) if arp.operation == ArpOperation::Request => {
@@ -73,14 +76,16 @@ fn describe_ipv4(out: &mut String, payload: &[u8]) {
         IpProtocol::Udp => describe_udp(out, &ip, body),
         IpProtocol::Tcp => describe_tcp(out, &ip, body),
         other => {
-            let _ = write!(out, "{} > {}: protocol {other}, length {}", ip.src_addr, ip.dst_addr, ip.payload_len);
+            let _ =
+                write!(out, "{} > {}: protocol {other}, length {}", ip.src_addr, ip.dst_addr, ip.payload_len);
         }
     }
 }
 
 fn describe_icmp(out: &mut String, ip: &Ipv4Repr, body: &[u8]) {
     let _ = write!(out, "{} > {}: ICMP ", ip.src_addr, ip.dst_addr);
-    let repr = Icmpv4Packet::new_checked(body).and_then(|p| Icmpv4Repr::parse(&p, ChecksumMode::Verify).map(|r| (p, r)));
+    let repr = Icmpv4Packet::new_checked(body)
+        .and_then(|p| Icmpv4Repr::parse(&p, ChecksumMode::Verify).map(|r| (p, r)));
     let _ = match repr {
         Ok((_, Icmpv4Repr::EchoRequest { ident, seq_no, data })) => {
             write!(out, "echo request, id {ident}, seq {seq_no}, length {}", data.len())
@@ -88,15 +93,23 @@ fn describe_icmp(out: &mut String, ip: &Ipv4Repr, body: &[u8]) {
         Ok((_, Icmpv4Repr::EchoReply { ident, seq_no, data })) => {
             write!(out, "echo reply, id {ident}, seq {seq_no}, length {}", data.len())
         }
-        Ok((_, Icmpv4Repr::DstUnreachable { reason, header, data })) => {
+        Ok((_, Icmpv4Repr::DstUnreachable { reason, header, data, .. })) => {
             let port = (data.len() >= 4).then(|| u16::from_be_bytes([data[2], data[3]]));
             match port {
-                Some(port) => write!(out, "{} {} port {port} unreachable ({reason:?})", header.dst_addr, header.next_header),
+                Some(port) => write!(
+                    out,
+                    "{} {} port {port} unreachable ({reason:?})",
+                    header.dst_addr, header.next_header
+                ),
                 None => write!(out, "{} unreachable ({reason:?})", header.dst_addr),
             }
         }
         Ok((_, Icmpv4Repr::TimeExceeded { reason, header, .. })) => {
-            write!(out, "time exceeded ({reason:?}) for {} > {} id {}", header.src_addr, header.dst_addr, header.ident)
+            write!(
+                out,
+                "time exceeded ({reason:?}) for {} > {} id {}",
+                header.src_addr, header.dst_addr, header.ident
+            )
         }
         Err(e) => write!(out, "({e}, {} bytes)", body.len()),
     };
@@ -127,7 +140,8 @@ fn describe_dns(out: &mut String, payload: &[u8]) {
         return;
     };
     let question = message.questions().next();
-    let _ = write!(out, ": DNS {} id {}", if message.is_response() { "response" } else { "query" }, message.id());
+    let _ =
+        write!(out, ": DNS {} id {}", if message.is_response() { "response" } else { "query" }, message.id());
     if let Some(q) = question {
         let _ = write!(out, " {} {}", if q.qtype == dns::TYPE_A { "A" } else { "type" }, q.name);
     }
@@ -144,7 +158,8 @@ fn describe_dns(out: &mut String, payload: &[u8]) {
 }
 
 fn describe_tcp(out: &mut String, ip: &Ipv4Repr, body: &[u8]) {
-    let repr = TcpPacket::new_checked(body).and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr, ChecksumMode::Verify));
+    let repr = TcpPacket::new_checked(body)
+        .and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr, ChecksumMode::Verify));
     let _ = match repr {
         Ok(tcp) => write!(out, "{}.{} > {}.{}: {tcp}", ip.src_addr, tcp.src_port, ip.dst_addr, tcp.dst_port),
         Err(e) => write!(out, "{} > {}: TCP ({e})", ip.src_addr, ip.dst_addr),
@@ -165,7 +180,7 @@ mod tests {
         /// Valid Ethernet/IPv4 headers over junk transports reach every describer.
         #[test]
         fn never_panics_on_ipv4(proto in prop_oneof![Just(1u8), Just(6), Just(17), any::<u8>()], body in proptest::collection::vec(any::<u8>(), 0..120)) {
-            let mut frame = hex::decode("ffffffffffff020000000001080045000000000000004000000a0000010a000002").unwrap();
+            let mut frame = hex::decode("ffffffffffff02000000000108004500000000000000400000000a0000010a000002").unwrap();
             frame[23] = proto;
             let total = (20 + body.len()) as u16;
             frame[16..18].copy_from_slice(&total.to_be_bytes());

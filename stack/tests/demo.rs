@@ -14,8 +14,19 @@ fn demo_completes_and_its_capture_is_clean() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "demo failed with loss {loss}:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-        for expected in ["ARP who-has 10.0.0.2 tell 10.0.0.1", "echo reply", "DNS response", "fragment", "port 9 unreachable", "demo complete"] {
+        assert!(
+            output.status.success(),
+            "demo failed with loss {loss}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for expected in [
+            "ARP who-has 10.0.0.2 tell 10.0.0.1",
+            "echo reply",
+            "DNS response",
+            "fragment",
+            "port 9 unreachable",
+            "demo complete",
+        ] {
             assert!(stdout.contains(expected), "no {expected:?} in the demo output (loss {loss}):\n{stdout}");
         }
         if loss == "0" {

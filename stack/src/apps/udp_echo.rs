@@ -22,7 +22,12 @@ impl UdpEcho {
     pub fn bind(sockets: &mut SocketSet, port: u16) -> Result<UdpEcho, SocketError> {
         let socket = sockets.udp_socket(UdpConfig::default())?;
         sockets.bind(socket, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
-        Ok(UdpEcho { socket, buf: vec![0; crate::socket::udp::MAX_PAYLOAD].into_boxed_slice(), echoed: 0, dropped: 0 })
+        Ok(UdpEcho {
+            socket,
+            buf: vec![0; crate::socket::udp::MAX_PAYLOAD].into_boxed_slice(),
+            echoed: 0,
+            dropped: 0,
+        })
     }
 
     pub fn socket(&self) -> SocketHandle {

@@ -79,7 +79,9 @@ impl fmt::Display for QueryHandle {
 enum QueryState {
     /// Waiting to be sent (first time, or after a retry fell due).
     Due,
-    Sent { deadline: Instant },
+    Sent {
+        deadline: Instant,
+    },
     Done(Result<Vec<Ipv4Addr>, DnsError>),
 }
 
@@ -178,7 +180,8 @@ impl Resolver {
         if let Ok(Some(SocketError::ConnectionRefused(server))) = sockets.take_error(self.socket) {
             // That server has nothing on port 53: move its queries on now.
             for query in self.queries.iter_mut().flatten() {
-                let current = self.config.servers[(query.sent.max(1) as usize - 1) % self.config.servers.len()];
+                let current =
+                    self.config.servers[(query.sent.max(1) as usize - 1) % self.config.servers.len()];
                 if current == server && matches!(query.state, QueryState::Sent { .. }) {
                     query.state = QueryState::Sent { deadline: now };
                 }

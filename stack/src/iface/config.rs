@@ -61,7 +61,8 @@ impl InterfaceConfig {
             return Err(ConfigError::MacNotUnicast(self.mac));
         }
         let ip = self.addr.address();
-        if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || Some(ip) == self.addr.broadcast() {
+        if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || Some(ip) == self.addr.broadcast()
+        {
             return Err(ConfigError::AddressNotUnicast(ip));
         }
         if let Some(gateway) = self.gateway {

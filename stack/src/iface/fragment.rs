@@ -31,7 +31,12 @@ pub struct ReassemblyConfig {
 
 impl Default for ReassemblyConfig {
     fn default() -> ReassemblyConfig {
-        ReassemblyConfig { timeout: Duration::from_secs(30), max_datagrams: 64, max_bytes: 1 << 20, max_ranges: 32 }
+        ReassemblyConfig {
+            timeout: Duration::from_secs(30),
+            max_datagrams: 64,
+            max_bytes: 1 << 20,
+            max_ranges: 32,
+        }
     }
 }
 
@@ -96,13 +101,18 @@ impl Reassembler {
     pub fn add(&mut self, now: Instant, repr: &Ipv4Repr, payload: &[u8]) -> FragmentOutcome {
         let start = usize::from(repr.frag_offset);
         let end = start + payload.len();
-        if repr.more_frags && (payload.is_empty() || payload.len() % 8 != 0) {
+        if repr.more_frags && (payload.is_empty() || !payload.len().is_multiple_of(8)) {
             return FragmentOutcome::Dropped(DropReason::FragmentMalformed);
         }
         if end > MAX_PAYLOAD {
             return FragmentOutcome::Dropped(DropReason::FragmentTooLarge);
         }
-        let key = Key { src: repr.src_addr, dst: repr.dst_addr, protocol: repr.next_header.into(), ident: repr.ident };
+        let key = Key {
+            src: repr.src_addr,
+            dst: repr.dst_addr,
+            protocol: repr.next_header.into(),
+            ident: repr.ident,
+        };
         if !self.datagrams.contains_key(&key) {
             if self.datagrams.len() >= self.config.max_datagrams {
                 return FragmentOutcome::Dropped(DropReason::FragmentNoMemory);
@@ -258,7 +268,13 @@ mod tests {
         (0..len).map(|i| (i * 7 + 3) as u8).collect()
     }
 
-    fn feed(r: &mut Reassembler, now: Instant, ident: u16, whole: &[u8], pieces: &[(usize, usize)]) -> FragmentOutcome {
+    fn feed(
+        r: &mut Reassembler,
+        now: Instant,
+        ident: u16,
+        whole: &[u8],
+        pieces: &[(usize, usize)],
+    ) -> FragmentOutcome {
         let mut last = FragmentOutcome::Held;
         for &(s, e) in pieces {
             let repr = udp_header(ident, s as u16, e != whole.len(), e - s);
@@ -287,7 +303,10 @@ mod tests {
         assert_eq!(feed(&mut r, Instant::ZERO, 1, &whole, &[(0, 1480), (0, 1480)]), FragmentOutcome::Held);
         assert_eq!(feed(&mut r, Instant::ZERO, 1, &whole, &[(8, 16)]), FragmentOutcome::Held);
         let overlapping = udp_header(1, 1472, true, 16);
-        assert_eq!(r.add(Instant::ZERO, &overlapping, &whole[1472..1488]), FragmentOutcome::Dropped(DropReason::FragmentOverlap));
+        assert_eq!(
+            r.add(Instant::ZERO, &overlapping, &whole[1472..1488]),
+            FragmentOutcome::Dropped(DropReason::FragmentOverlap)
+        );
         assert_eq!(r.datagrams_held(), 0);
         assert_eq!(r.bytes_held(), 0);
     }
@@ -297,15 +316,24 @@ mod tests {
         let mut r = Reassembler::new(ReassemblyConfig::default());
         // A non-final fragment must carry a multiple of 8 bytes.
         let odd = udp_header(1, 0, true, 13);
-        assert_eq!(r.add(Instant::ZERO, &odd, &[0; 13]), FragmentOutcome::Dropped(DropReason::FragmentMalformed));
+        assert_eq!(
+            r.add(Instant::ZERO, &odd, &[0; 13]),
+            FragmentOutcome::Dropped(DropReason::FragmentMalformed)
+        );
         // Offset plus length past 65,515 bytes.
         let huge = udp_header(2, 65_528, false, 8);
-        assert_eq!(r.add(Instant::ZERO, &huge, &[0; 8]), FragmentOutcome::Dropped(DropReason::FragmentTooLarge));
+        assert_eq!(
+            r.add(Instant::ZERO, &huge, &[0; 8]),
+            FragmentOutcome::Dropped(DropReason::FragmentTooLarge)
+        );
         // Data past the end set by the last fragment.
         let last = udp_header(3, 8, false, 8);
         assert_eq!(r.add(Instant::ZERO, &last, &[0; 8]), FragmentOutcome::Held);
         let beyond = udp_header(3, 16, true, 8);
-        assert_eq!(r.add(Instant::ZERO, &beyond, &[0; 8]), FragmentOutcome::Dropped(DropReason::FragmentOverlap));
+        assert_eq!(
+            r.add(Instant::ZERO, &beyond, &[0; 8]),
+            FragmentOutcome::Dropped(DropReason::FragmentOverlap)
+        );
     }
 
     #[test]
@@ -317,10 +345,16 @@ mod tests {
         let piece = udp_header(2, 0, true, 1480);
         assert_eq!(r.add(Instant::ZERO, &piece, &[0; 1480]), FragmentOutcome::Held);
         let piece = udp_header(3, 0, true, 8);
-        assert_eq!(r.add(Instant::ZERO, &piece, &[0; 8]), FragmentOutcome::Dropped(DropReason::FragmentNoMemory));
+        assert_eq!(
+            r.add(Instant::ZERO, &piece, &[0; 8]),
+            FragmentOutcome::Dropped(DropReason::FragmentNoMemory)
+        );
         // A far-off fragment would need more bytes than the budget allows.
         let far = udp_header(2, 8000, true, 8);
-        assert_eq!(r.add(Instant::ZERO, &far, &[0; 8]), FragmentOutcome::Dropped(DropReason::FragmentNoMemory));
+        assert_eq!(
+            r.add(Instant::ZERO, &far, &[0; 8]),
+            FragmentOutcome::Dropped(DropReason::FragmentNoMemory)
+        );
         assert_eq!(r.bytes_held(), 1480);
     }
 
@@ -333,7 +367,10 @@ mod tests {
             assert_eq!(r.add(Instant::ZERO, &piece, &[i as u8; 8]), FragmentOutcome::Held);
         }
         let piece = udp_header(1, 48, true, 8);
-        assert_eq!(r.add(Instant::ZERO, &piece, &[0; 8]), FragmentOutcome::Dropped(DropReason::FragmentNoMemory));
+        assert_eq!(
+            r.add(Instant::ZERO, &piece, &[0; 8]),
+            FragmentOutcome::Dropped(DropReason::FragmentNoMemory)
+        );
         assert_eq!(r.bytes_held(), 0);
     }
 
@@ -369,7 +406,8 @@ mod tests {
             for i in 0..n {
                 pieces.swap(i, (seed.rotate_left(i as u32) as usize) % n);
             }
-            let mut r = Reassembler::new(ReassemblyConfig::default());
+            // Enough ranges for the worst interleaving of up to 750 pieces.
+            let mut r = Reassembler::new(ReassemblyConfig { max_ranges: 1024, ..ReassemblyConfig::default() });
             let mut complete = None;
             for &(s, e) in &pieces {
                 let repr = udp_header(9, s as u16, e != len, e - s);
@@ -379,7 +417,11 @@ mod tests {
             }
             let done = complete.expect("complete");
             prop_assert_eq!(done.payload, whole);
+            // A duplicate arriving after completion starts a new datagram, which expires.
+            let mut timed_out = 0;
+            while r.poll(Instant::ZERO + Duration::from_secs(30), &mut timed_out).is_some() {}
             prop_assert_eq!(r.bytes_held(), 0);
+            prop_assert!(timed_out <= 1);
         }
 
         /// Arbitrary fragment headers never panic and never exceed the memory bound.

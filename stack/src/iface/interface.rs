@@ -11,16 +11,16 @@ use std::collections::VecDeque;
 
 use super::config::{ConfigError, InterfaceConfig};
 use super::fragment::{is_fragment, FragmentOutcome, Reassembler};
-use super::neighbor::{Enqueued, NeighborCache, NeighborEvent};
+use super::neighbor::{Enqueued, NeighborCache, NeighborEvent, NeighborState};
 use super::rate_limit::TokenBucket;
 use super::stats::{DropReason, Stats};
 use crate::phy::{Device, RxToken, TxToken};
-use crate::socket::{Socket, SocketError, SocketSet};
+use crate::socket::{Socket, SocketError, SocketHandle, SocketSet};
 use crate::time::{Duration, Instant};
 use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
 use crate::wire::{
-    self, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
-    Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Addr, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
+    self, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress, EthernetFrame,
+    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Addr, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
 };
 
 /// Frames taken from the device per `poll`, so egress and timers get their turn.
@@ -63,19 +63,25 @@ impl IpPayload<'_> {
     }
 }
 
-/// Why a packet could not go out now.
-enum SendError {
-    /// Dropped for good (and counted).
-    Dropped,
-    /// The device has no room; try again on the next poll.
-    DeviceFull,
+/// The device has no room for another frame; try again on the next poll.
+struct DeviceFull;
+
+/// What became of a socket's oldest datagram.
+enum SocketSend {
+    /// Sent, queued behind resolution or dropped (and counted); `more` if others wait.
+    Done { more: bool },
+    /// Left in the socket until the next hop resolves.
+    Parked,
 }
 
 /// Where a packet goes on the link.
 enum LinkDestination {
     Mac(EthernetAddress),
-    /// Not resolved yet: queue behind ARP for this next hop.
-    Resolve(Ipv4Addr),
+    /// Not resolved: queue behind ARP for this next hop (`pending` if a request is out).
+    Resolve {
+        next_hop: Ipv4Addr,
+        pending: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -88,6 +94,9 @@ pub struct Interface {
     next_ident: u16,
     /// Complete Ethernet frames waiting for room in the device.
     tx_queue: VecDeque<Vec<u8>>,
+    /// Sockets whose next datagram waits for a next hop being resolved. Their data stays
+    /// in the socket's buffer, so a burst to a new neighbour is not lost to the ARP queue.
+    parked: Vec<(Ipv4Addr, SocketHandle)>,
     announcements_left: u8,
     next_announcement: Instant,
     /// The link's IP MTU, as the device last reported it.
@@ -106,6 +115,7 @@ impl Interface {
             stats: Stats::default(),
             next_ident: config.ident_seed,
             tx_queue: VecDeque::new(),
+            parked: Vec::new(),
             announcements_left: if config.announce { ANNOUNCE_COUNT } else { 0 },
             next_announcement: Instant::ZERO,
             mtu: 1500,
@@ -135,7 +145,8 @@ impl Interface {
     pub fn poll<D: Device>(&mut self, now: Instant, device: &mut D, sockets: &mut SocketSet) -> bool {
         let caps = device.caps();
         self.mtu = caps.mtu;
-        self.rx_checksums = if caps.rx_checksums_unverified { ChecksumMode::Trust } else { ChecksumMode::Verify };
+        self.rx_checksums =
+            if caps.rx_checksums_unverified { ChecksumMode::Trust } else { ChecksumMode::Verify };
         let mut progress = false;
         for _ in 0..RX_BATCH {
             let Some((rx, tx)) = device.receive(now) else { break };
@@ -148,7 +159,9 @@ impl Interface {
 
     /// When `poll` next has work: `Some(now)` if output is waiting, else the earliest timer.
     pub fn poll_at(&self, now: Instant, sockets: &SocketSet) -> Option<Instant> {
-        if !self.tx_queue.is_empty() || sockets.has_tx_ready() {
+        let unparkable =
+            self.parked.iter().any(|&(hop, _)| self.neighbors.state(hop, now) != NeighborState::Pending);
+        if !self.tx_queue.is_empty() || sockets.has_tx_ready() || unparkable {
             return Some(now);
         }
         let announce = (self.announcements_left > 0).then_some(self.next_announcement);
@@ -168,7 +181,7 @@ impl Interface {
     fn process_ethernet<T: TxToken>(
         &mut self,
         now: Instant,
-                frame: &[u8],
+        frame: &[u8],
         tx: T,
         sockets: &mut SocketSet,
     ) -> Result<(), DropReason> {
@@ -239,7 +252,7 @@ impl Interface {
     fn process_ipv4<T: TxToken>(
         &mut self,
         now: Instant,
-                payload: &[u8],
+        payload: &[u8],
         tx: T,
         sockets: &mut SocketSet,
     ) -> Result<(), DropReason> {
@@ -253,7 +266,11 @@ impl Interface {
             _ => DropReason::Ipv4Malformed,
         })?;
         let src = repr.src_addr;
-        if src.is_broadcast() || src.is_multicast() || src.is_unspecified() || Some(src) == self.config.addr.broadcast() {
+        if src.is_broadcast()
+            || src.is_multicast()
+            || src.is_unspecified()
+            || Some(src) == self.config.addr.broadcast()
+        {
             return Err(DropReason::Ipv4BadSource);
         }
         if src == self.ipv4_addr() {
@@ -290,7 +307,7 @@ impl Interface {
     fn process_transport<T: TxToken>(
         &mut self,
         now: Instant,
-                ip: &Ipv4Repr,
+        ip: &Ipv4Repr,
         payload: &[u8],
         broadcast: bool,
         tx: T,
@@ -302,7 +319,14 @@ impl Interface {
             IpProtocol::Tcp => Err(DropReason::TcpNoSocket),
             IpProtocol::Unknown(_) => {
                 // RFC 1122 §3.2.2.1: protocol unreachable.
-                self.send_icmp_error(now, tx, ip, payload, broadcast, IcmpError::Unreachable(DstUnreachable::ProtoUnreachable));
+                self.send_icmp_error(
+                    now,
+                    tx,
+                    ip,
+                    payload,
+                    broadcast,
+                    IcmpError::Unreachable(DstUnreachable::ProtoUnreachable),
+                );
                 Err(DropReason::Ipv4UnknownProtocol)
             }
         }
@@ -312,7 +336,7 @@ impl Interface {
     fn process_icmp<T: TxToken>(
         &mut self,
         now: Instant,
-                ip: &Ipv4Repr,
+        ip: &Ipv4Repr,
         payload: &[u8],
         broadcast: bool,
         tx: T,
@@ -330,7 +354,7 @@ impl Interface {
                     return Err(DropReason::IcmpBroadcastEcho);
                 }
                 let reply = Icmpv4Repr::EchoReply { ident, seq_no, data };
-                if self.reply_ip(now, tx, ip.src_addr, IpPayload::Icmp(reply)).is_ok() {
+                if self.reply_ip(now, tx, ip.src_addr, IpPayload::Icmp(reply)) {
                     self.stats.icmp_echo_replies_sent += 1;
                 }
                 Ok(())
@@ -344,7 +368,7 @@ impl Interface {
                     Err(DropReason::IcmpSocketFull)
                 }
             }
-            Icmpv4Repr::DstUnreachable { reason, header, data } => {
+            Icmpv4Repr::DstUnreachable { reason, header, data, .. } => {
                 let error = match reason {
                     DstUnreachable::PortUnreachable => SocketError::ConnectionRefused(header.dst_addr),
                     _ => SocketError::HostUnreachable(header.dst_addr),
@@ -358,7 +382,12 @@ impl Interface {
     }
 
     /// Hands an ICMP error about a datagram we sent to the socket that sent it.
-    fn report_to_udp(sockets: &mut SocketSet, header: &Ipv4Repr, quoted: &[u8], error: SocketError) -> Result<(), DropReason> {
+    fn report_to_udp(
+        sockets: &mut SocketSet,
+        header: &Ipv4Repr,
+        quoted: &[u8],
+        error: SocketError,
+    ) -> Result<(), DropReason> {
         if header.next_header != IpProtocol::Udp || quoted.len() < 4 {
             return Err(DropReason::IcmpNoSocket);
         }
@@ -374,7 +403,7 @@ impl Interface {
     fn process_udp<T: TxToken>(
         &mut self,
         now: Instant,
-                ip: &Ipv4Repr,
+        ip: &Ipv4Repr,
         payload: &[u8],
         broadcast: bool,
         tx: T,
@@ -384,21 +413,31 @@ impl Interface {
             wire::Error::Truncated => DropReason::UdpTruncated,
             _ => DropReason::UdpMalformed,
         })?;
-        let repr = UdpRepr::parse(&packet, ip.src_addr, ip.dst_addr, self.rx_checksums).map_err(|e| match e {
-            wire::Error::Checksum => DropReason::UdpBadChecksum,
-            wire::Error::Truncated => DropReason::UdpTruncated,
-            _ => DropReason::UdpMalformed,
-        })?;
+        let repr =
+            UdpRepr::parse(&packet, ip.src_addr, ip.dst_addr, self.rx_checksums).map_err(|e| match e {
+                wire::Error::Checksum => DropReason::UdpBadChecksum,
+                wire::Error::Truncated => DropReason::UdpTruncated,
+                _ => DropReason::UdpMalformed,
+            })?;
         let local = SocketAddrV4::new(ip.dst_addr, repr.dst_port);
         let Some(handle) = sockets.udp_lookup(local) else {
             // RFC 1122 §4.1.3.1: port unreachable, never for broadcasts (§3.2.2).
-            self.send_icmp_error(now, tx, ip, payload, broadcast, IcmpError::Unreachable(DstUnreachable::PortUnreachable));
+            self.send_icmp_error(
+                now,
+                tx,
+                ip,
+                payload,
+                broadcast,
+                IcmpError::Unreachable(DstUnreachable::PortUnreachable),
+            );
             return Err(DropReason::UdpNoSocket);
         };
         let remote = SocketAddrV4::new(ip.src_addr, repr.src_port);
-        match sockets.udp_mut(handle) {
-            Ok(socket) if socket.deliver(remote, packet.payload()) => Ok(()),
-            _ => Err(DropReason::UdpSocketFull),
+        let socket = sockets.udp_mut(handle).map_err(|_| DropReason::UdpNoSocket)?;
+        if socket.deliver(remote, packet.payload()) {
+            Ok(())
+        } else {
+            Err(DropReason::UdpSocketFull)
         }
     }
 
@@ -427,10 +466,12 @@ impl Interface {
         let data = &payload[..payload.len().min(8)];
         let header = *original;
         let repr = match error {
-            IcmpError::Unreachable(reason) => Icmpv4Repr::DstUnreachable { reason, next_hop_mtu: 0, header, data },
+            IcmpError::Unreachable(reason) => {
+                Icmpv4Repr::DstUnreachable { reason, next_hop_mtu: 0, header, data }
+            }
             IcmpError::TimeExceeded(reason) => Icmpv4Repr::TimeExceeded { reason, header, data },
         };
-        if self.reply_ip(now, tx, original.src_addr, IpPayload::Icmp(repr)).is_ok() {
+        if self.reply_ip(now, tx, original.src_addr, IpPayload::Icmp(repr)) {
             self.stats.icmp_errors_sent += 1;
         }
     }
@@ -491,59 +532,77 @@ impl Interface {
             return progress;
         }
 
+        self.unpark(now, sockets);
         for _ in 0..TX_BATCH {
             let Some(handle) = sockets.pop_tx_ready() else { break };
             progress = true;
             match self.send_from_socket(now, device, sockets, handle) {
-                Ok(more) => {
-                    if more {
-                        sockets.requeue_tx(handle, false);
-                    }
-                }
-                Err(SendError::DeviceFull) => {
+                Ok(SocketSend::Done { more: true }) => sockets.requeue_tx(handle, false),
+                Ok(SocketSend::Done { more: false } | SocketSend::Parked) => {}
+                Err(DeviceFull) => {
                     sockets.requeue_tx(handle, true);
                     break;
                 }
-                Err(SendError::Dropped) => sockets.requeue_tx(handle, false),
             }
             progress |= self.flush_tx_queue(now, device);
         }
         progress
     }
 
-    /// Sends the oldest datagram queued on `handle`; `Ok(true)` if more remain.
+    /// Puts parked sockets whose next hop resolved (or failed) back on the ready list.
+    fn unpark(&mut self, now: Instant, sockets: &mut SocketSet) {
+        let neighbors = &self.neighbors;
+        self.parked.retain(|&(hop, handle)| {
+            let waiting = neighbors.state(hop, now) == NeighborState::Pending;
+            if !waiting {
+                sockets.requeue_tx(handle, false);
+            }
+            waiting
+        });
+    }
+
+    /// Sends, parks or drops the oldest datagram queued on `handle`.
     fn send_from_socket<D: Device>(
         &mut self,
         now: Instant,
-                device: &mut D,
+        device: &mut D,
         sockets: &mut SocketSet,
-        handle: crate::socket::SocketHandle,
-    ) -> Result<bool, SendError> {
-        let our_ip = self.ipv4_addr();
-        let outcome = match sockets.get(handle) {
-            Ok(Socket::Udp(socket)) => {
-                let Some((meta, data)) = socket.tx.peek() else { return Ok(false) };
-                let local = socket.local.expect("a socket with queued data is bound");
-                let repr = UdpRepr { src_port: local.port(), dst_port: meta.remote.port() };
-                let ip = self.ip_header(socket.source_addr(our_ip), *meta.remote.ip(), IpProtocol::Udp, socket.ttl);
-                self.send_ip(now, device, ip, IpPayload::Udp { repr, data })
-            }
-            Ok(Socket::Icmp(socket)) => {
-                let Some((meta, data)) = socket.tx.peek() else { return Ok(false) };
-                let ident = socket.ident.expect("a socket with queued data is bound");
-                let request = Icmpv4Repr::EchoRequest { ident, seq_no: meta.seq_no, data };
-                let ip = self.ip_header(our_ip, meta.addr, IpProtocol::Icmp, socket.ttl);
-                self.send_ip(now, device, ip, IpPayload::Icmp(request))
-            }
-            Err(_) => return Ok(false),
+        handle: SocketHandle,
+    ) -> Result<SocketSend, DeviceFull> {
+        let dst = match sockets.get(handle) {
+            Ok(Socket::Udp(socket)) => socket.tx.peek().map(|(meta, _)| *meta.remote.ip()),
+            Ok(Socket::Icmp(socket)) => socket.tx.peek().map(|(meta, _)| meta.addr),
+            Err(_) => None,
         };
-        if let Err(SendError::DeviceFull) = outcome {
-            return Err(SendError::DeviceFull);
-        }
+        let Some(dst) = dst else { return Ok(SocketSend::Done { more: false }) };
+        let outcome = match self.link_destination(now, dst) {
+            Ok(LinkDestination::Resolve { next_hop, pending: true }) => {
+                if !self.parked.contains(&(next_hop, handle)) {
+                    self.parked.push((next_hop, handle));
+                }
+                return Ok(SocketSend::Parked);
+            }
+            Ok(destination) => {
+                let Some(token) = device.transmit(now) else { return Err(DeviceFull) };
+                self.send_socket_datagram(now, token, destination, sockets, handle)
+            }
+            Err(reason) => {
+                self.stats.count_drop(reason);
+                Err(reason)
+            }
+        };
+        let error = match outcome {
+            Err(DropReason::NoRoute) => Some(SocketError::NetworkUnreachable(dst)),
+            Err(DropReason::ArpUnresolved) => Some(SocketError::HostUnreachable(dst)),
+            _ => None,
+        };
         let more = match sockets.get(handle) {
             Ok(Socket::Udp(_)) => {
                 let socket = sockets.udp_mut(handle).expect("checked above");
                 socket.tx.pop_with(|_, _| ());
+                if error.is_some() {
+                    socket.error = error;
+                }
                 !socket.tx.is_empty()
             }
             Ok(Socket::Icmp(_)) => {
@@ -553,7 +612,41 @@ impl Interface {
             }
             Err(_) => false,
         };
-        outcome.map(|()| more)
+        Ok(SocketSend::Done { more })
+    }
+
+    /// Builds the oldest datagram of `handle` straight into the device's buffer.
+    fn send_socket_datagram<T: TxToken>(
+        &mut self,
+        now: Instant,
+        token: T,
+        destination: LinkDestination,
+        sockets: &SocketSet,
+        handle: SocketHandle,
+    ) -> Result<(), DropReason> {
+        let our_ip = self.ipv4_addr();
+        match sockets.get(handle) {
+            Ok(Socket::Udp(socket)) => {
+                let (meta, data) = socket.tx.peek().expect("peeked by the caller");
+                let local = socket.local.expect("a socket with queued data is bound");
+                let repr = UdpRepr { src_port: local.port(), dst_port: meta.remote.port() };
+                let ip = self.ip_header(
+                    socket.source_addr(our_ip),
+                    *meta.remote.ip(),
+                    IpProtocol::Udp,
+                    socket.ttl,
+                );
+                self.send_ip_to(now, token, destination, ip, IpPayload::Udp { repr, data })
+            }
+            Ok(Socket::Icmp(socket)) => {
+                let (meta, data) = socket.tx.peek().expect("peeked by the caller");
+                let ident = socket.ident.expect("a socket with queued data is bound");
+                let request = Icmpv4Repr::EchoRequest { ident, seq_no: meta.seq_no, data };
+                let ip = self.ip_header(our_ip, meta.addr, IpProtocol::Icmp, socket.ttl);
+                self.send_ip_to(now, token, destination, ip, IpPayload::Icmp(request))
+            }
+            Err(_) => Ok(()),
+        }
     }
 
     fn flush_tx_queue<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
@@ -602,36 +695,45 @@ impl Interface {
         } else {
             self.config.gateway.ok_or(DropReason::NoRoute)?
         };
-        Ok(match self.neighbors.lookup(next_hop, now) {
-            Some(mac) => LinkDestination::Mac(mac),
-            None => LinkDestination::Resolve(next_hop),
-        })
+        match self.neighbors.state(next_hop, now) {
+            NeighborState::Resolved(mac) => Ok(LinkDestination::Mac(mac)),
+            NeighborState::Pending => Ok(LinkDestination::Resolve { next_hop, pending: true }),
+            NeighborState::Unknown => Ok(LinkDestination::Resolve { next_hop, pending: false }),
+            NeighborState::Failed => Err(DropReason::ArpUnresolved),
+        }
     }
 
     /// Sends a reply produced while handling a received frame, through that frame's token.
-    fn reply_ip<T: TxToken>(&mut self, now: Instant, tx: T, dst: Ipv4Addr, payload: IpPayload<'_>) -> Result<(), SendError> {
+    /// Returns whether it went out (or was queued).
+    fn reply_ip<T: TxToken>(&mut self, now: Instant, tx: T, dst: Ipv4Addr, payload: IpPayload<'_>) -> bool {
+        let destination = match self.link_destination(now, dst) {
+            Ok(destination) => destination,
+            Err(reason) => {
+                self.stats.count_drop(reason);
+                return false;
+            }
+        };
         let ip = self.ip_header(self.ipv4_addr(), dst, payload.protocol(), self.config.default_ttl);
-        self.send_ip_with(now, tx, ip, payload)
+        self.send_ip_to(now, tx, destination, ip, payload).is_ok()
     }
 
-    fn send_ip<D: Device>(&mut self, now: Instant, device: &mut D, ip: Ipv4Repr, payload: IpPayload<'_>) -> Result<(), SendError> {
-        let Some(token) = device.transmit(now) else { return Err(SendError::DeviceFull) };
-        self.send_ip_with(now, token, ip, payload)
-    }
-
-    /// IPv4 output (RFC 1122 §3.3.1): route, resolve the next hop, fragment if needed.
-    /// The common case, a resolved neighbour and a packet within the MTU, is written
-    /// straight into the device's buffer.
-    fn send_ip_with<T: TxToken>(&mut self, now: Instant, token: T, mut ip: Ipv4Repr, payload: IpPayload<'_>) -> Result<(), SendError> {
+    /// IPv4 output (RFC 1122 §3.3.1) once the link destination is known: the common case,
+    /// a resolved neighbour and a packet within the MTU, is written straight into the
+    /// device's buffer; larger packets are fragmented, unresolved ones queued behind ARP.
+    /// Drops are counted here and their reason returned.
+    fn send_ip_to<T: TxToken>(
+        &mut self,
+        now: Instant,
+        token: T,
+        destination: LinkDestination,
+        mut ip: Ipv4Repr,
+        payload: IpPayload<'_>,
+    ) -> Result<(), DropReason> {
         ip.payload_len = payload.len();
         let total = wire::ipv4::HEADER_LEN + ip.payload_len;
         if total > usize::from(u16::MAX) {
             return Err(self.dropped(DropReason::TooBig));
         }
-        let destination = match self.link_destination(now, ip.dst_addr) {
-            Ok(destination) => destination,
-            Err(reason) => return Err(self.dropped(reason)),
-        };
         match destination {
             LinkDestination::Mac(mac) if total <= self.mtu => {
                 let eth = self.eth_header(mac, EtherType::Ipv4);
@@ -654,7 +756,7 @@ impl Interface {
                 self.frame_ip_packet(mac, &packet);
                 Ok(())
             }
-            LinkDestination::Resolve(next_hop) => {
+            LinkDestination::Resolve { next_hop, .. } => {
                 let packet = serialize(&ip, &payload);
                 match self.neighbors.enqueue(next_hop, packet, now) {
                     Enqueued::RequestNow => self.send_arp_request(token, next_hop),
@@ -667,9 +769,9 @@ impl Interface {
         }
     }
 
-    fn dropped(&mut self, reason: DropReason) -> SendError {
+    fn dropped(&mut self, reason: DropReason) -> DropReason {
         self.stats.count_drop(reason);
-        SendError::Dropped
+        reason
     }
 
     fn count_tx(&mut self, len: usize) {

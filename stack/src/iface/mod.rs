@@ -14,7 +14,7 @@ mod rate_limit;
 mod stats;
 
 pub use config::{ConfigError, InterfaceConfig};
-pub use fragment::{ReassemblyConfig, Reassembler};
+pub use fragment::{Reassembler, ReassemblyConfig};
 pub use interface::Interface;
 pub use neighbor::{NeighborCache, NeighborConfig};
 pub use rate_limit::TokenBucket;

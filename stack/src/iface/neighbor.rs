@@ -1,9 +1,12 @@
 //! The neighbour cache: IPv4 to Ethernet address resolution by ARP (RFC 826).
 //!
-//! An entry is either *resolved* (a MAC address, valid until it expires) or *incomplete*
-//! (requests in flight, with a bounded queue of packets waiting for the answer). An
-//! incomplete entry is re-requested every `retry_interval`; after `max_requests` requests
-//! without an answer it is removed and its queued packets are dropped and counted.
+//! An entry is *resolved* (a MAC address, valid until it expires), *incomplete*
+//! (requests in flight, with a bounded queue of packets waiting for the answer) or
+//! *failed*. An incomplete entry is re-requested every `retry_interval`; after
+//! `max_requests` requests without an answer its queued packets are dropped and counted,
+//! and the entry stays failed for `failed_hold`, so that senders learn at once that the
+//! host is unreachable instead of each waiting out a resolution of its own (Linux's
+//! NUD_FAILED plays the same part).
 //!
 //! Entries live in a `BTreeMap` so that retries run in a deterministic order, which keeps
 //! simulator runs repeatable; the table is bounded by `max_entries`.
@@ -26,6 +29,8 @@ pub struct NeighborConfig {
     pub max_entries: usize,
     /// Packets held per unresolved address (Linux's `unres_qlen` is comparable).
     pub max_queued_per_entry: usize,
+    /// How long a failed resolution is remembered before the next attempt.
+    pub failed_hold: Duration,
 }
 
 impl Default for NeighborConfig {
@@ -36,6 +41,7 @@ impl Default for NeighborConfig {
             max_requests: 3,
             max_entries: 1024,
             max_queued_per_entry: 16,
+            failed_hold: Duration::from_secs(3),
         }
     }
 }
@@ -44,6 +50,19 @@ impl Default for NeighborConfig {
 enum Entry {
     Resolved { mac: EthernetAddress, expires_at: Instant },
     Incomplete { requests_sent: u8, next_request_at: Instant, queue: VecDeque<Vec<u8>> },
+    Failed { until: Instant },
+}
+
+/// What the cache knows of an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighborState {
+    Resolved(EthernetAddress),
+    /// A request is in flight.
+    Pending,
+    /// Resolution failed recently; the host is unreachable.
+    Failed,
+    /// Nothing known: a resolution must start.
+    Unknown,
 }
 
 /// What `enqueue` did with a packet.
@@ -92,9 +111,18 @@ impl NeighborCache {
         }
     }
 
-    /// Whether the table knows `addr` at all (resolved, stale or being resolved).
+    /// Whether the table knows `addr` at all (resolved, being resolved or failed).
     pub fn contains(&self, addr: Ipv4Addr) -> bool {
         self.entries.contains_key(&addr)
+    }
+
+    pub fn state(&self, addr: Ipv4Addr, now: Instant) -> NeighborState {
+        match self.entries.get(&addr) {
+            Some(Entry::Resolved { mac, expires_at }) if now < *expires_at => NeighborState::Resolved(*mac),
+            Some(Entry::Incomplete { .. }) => NeighborState::Pending,
+            Some(Entry::Failed { until }) if now < *until => NeighborState::Failed,
+            _ => NeighborState::Unknown,
+        }
     }
 
     /// Records `addr` at `mac` and returns the packets that were waiting for it.
@@ -119,8 +147,12 @@ impl NeighborCache {
     /// Holds `packet` (an IPv4 packet without link header) until `addr` resolves.
     pub fn enqueue(&mut self, addr: Ipv4Addr, packet: Vec<u8>, now: Instant) -> Enqueued {
         let limit = self.config.max_queued_per_entry.max(1);
-        let expired = matches!(self.entries.get(&addr), Some(Entry::Resolved { expires_at, .. }) if now >= *expires_at);
-        if expired {
+        let stale = match self.entries.get(&addr) {
+            Some(Entry::Resolved { expires_at, .. }) => now >= *expires_at,
+            Some(Entry::Failed { .. }) => true,
+            _ => false,
+        };
+        if stale {
             self.entries.remove(&addr);
         }
         match self.entries.get_mut(&addr) {
@@ -136,10 +168,8 @@ impl NeighborCache {
                     Enqueued::Waiting
                 }
             }
-            Some(Entry::Resolved { .. }) => {
-                // The caller should have used `lookup`; keep the packet rather than lose it.
-                debug_assert!(false, "enqueue for a resolved neighbour");
-                Enqueued::TableFull
+            Some(Entry::Resolved { .. } | Entry::Failed { .. }) => {
+                unreachable!("stale entries were removed above and fresh ones are not queued on")
             }
             None => {
                 if !self.make_room(now) {
@@ -155,13 +185,18 @@ impl NeighborCache {
         }
     }
 
-    /// Makes room for one entry: expired entries go first, then the resolved entry closest
-    /// to expiry. Incomplete entries are never evicted. Returns false if the table is full.
+    /// Makes room for one entry: expired and failed entries go first, then the resolved
+    /// entry closest to expiry. Incomplete entries are never evicted. Returns false if the
+    /// table is full.
     fn make_room(&mut self, now: Instant) -> bool {
         if self.entries.len() < self.config.max_entries {
             return true;
         }
-        self.entries.retain(|_, e| !matches!(e, Entry::Resolved { expires_at, .. } if now >= *expires_at));
+        self.entries.retain(|_, e| match e {
+            Entry::Resolved { expires_at, .. } => now < *expires_at,
+            Entry::Incomplete { .. } => true,
+            Entry::Failed { .. } => false,
+        });
         if self.entries.len() < self.config.max_entries {
             return true;
         }
@@ -170,7 +205,7 @@ impl NeighborCache {
             .iter()
             .filter_map(|(addr, e)| match e {
                 Entry::Resolved { expires_at, .. } => Some((*expires_at, *addr)),
-                Entry::Incomplete { .. } => None,
+                Entry::Incomplete { .. } | Entry::Failed { .. } => None,
             })
             .min();
         match victim {
@@ -194,7 +229,9 @@ impl NeighborCache {
             _ => None,
         })?;
         if requests_sent >= self.config.max_requests {
-            let Some(Entry::Incomplete { queue, .. }) = self.entries.remove(&addr) else {
+            let until = now + self.config.failed_hold;
+            let Some(Entry::Incomplete { queue, .. }) = self.entries.insert(addr, Entry::Failed { until })
+            else {
                 unreachable!("entry found incomplete above");
             };
             self.incomplete -= 1;
@@ -216,7 +253,7 @@ impl NeighborCache {
             .values()
             .filter_map(|e| match e {
                 Entry::Incomplete { next_request_at, .. } => Some(*next_request_at),
-                Entry::Resolved { .. } => None,
+                Entry::Resolved { .. } | Entry::Failed { .. } => None,
             })
             .min()
     }
@@ -233,7 +270,7 @@ impl NeighborCache {
     pub fn resolved(&self) -> impl Iterator<Item = (Ipv4Addr, EthernetAddress, Instant)> + '_ {
         self.entries.iter().filter_map(|(addr, e)| match e {
             Entry::Resolved { mac, expires_at } => Some((*addr, *mac, *expires_at)),
-            Entry::Incomplete { .. } => None,
+            Entry::Incomplete { .. } | Entry::Failed { .. } => None,
         })
     }
 }
@@ -282,8 +319,12 @@ mod tests {
         assert_eq!(cache.poll(t(1000)), None);
         assert_eq!(cache.poll(t(2000)), Some(NeighborEvent::Request(A)));
         assert_eq!(cache.poll(t(3000)), Some(NeighborEvent::Failed { addr: A, dropped: 2 }));
-        assert!(cache.is_empty());
         assert_eq!(cache.poll_at(), None);
+        // The failure is remembered for a while, then a new resolution may start.
+        assert_eq!(cache.state(A, t(5999)), NeighborState::Failed);
+        assert_eq!(cache.state(A, t(6000)), NeighborState::Unknown);
+        assert_eq!(cache.enqueue(A, vec![3], t(6000)), Enqueued::RequestNow);
+        assert_eq!(cache.state(A, t(6000)), NeighborState::Pending);
     }
 
     #[test]

@@ -21,7 +21,12 @@ impl TokenBucket {
     /// `per_second == 0` never grants a token.
     pub fn new(per_second: u32, burst: u32) -> TokenBucket {
         let interval_us = if per_second == 0 { u64::MAX } else { 1_000_000 / u64::from(per_second) };
-        TokenBucket { interval_us: interval_us.max(1), capacity: burst, tokens: burst, refilled_at: Instant::ZERO }
+        TokenBucket {
+            interval_us: interval_us.max(1),
+            capacity: burst,
+            tokens: burst,
+            refilled_at: Instant::ZERO,
+        }
     }
 
     /// Takes one token if there is one.
@@ -46,7 +51,8 @@ impl TokenBucket {
         let elapsed = (now - self.refilled_at).as_micros() as u64;
         let earned = elapsed / self.interval_us;
         if earned > 0 {
-            self.tokens = self.capacity.min(self.tokens.saturating_add(u32::try_from(earned).unwrap_or(u32::MAX)));
+            self.tokens =
+                self.capacity.min(self.tokens.saturating_add(u32::try_from(earned).unwrap_or(u32::MAX)));
             self.refilled_at += Duration::from_micros(earned * self.interval_us);
         }
     }

@@ -171,7 +171,11 @@ impl Stats {
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "rx {} frames, {} bytes; tx {} frames, {} bytes", self.rx_frames, self.rx_bytes, self.tx_frames, self.tx_bytes)?;
+        writeln!(
+            f,
+            "rx {} frames, {} bytes; tx {} frames, {} bytes",
+            self.rx_frames, self.rx_bytes, self.tx_frames, self.tx_bytes
+        )?;
         writeln!(
             f,
             "arp: {} requests, {} replies sent; icmp: {} echo replies, {} errors sent",

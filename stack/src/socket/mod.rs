@@ -60,8 +60,10 @@ pub enum SocketError {
     TooManySockets(usize),
     #[error("connection refused: {0} answered with ICMP port unreachable")]
     ConnectionRefused(Ipv4Addr),
-    #[error("host {0} is unreachable (ICMP destination unreachable)")]
+    #[error("host {0} is unreachable: no answer to ARP, or ICMP destination unreachable")]
     HostUnreachable(Ipv4Addr),
+    #[error("network unreachable: no route to {0}; configure a gateway or an address on its network")]
+    NetworkUnreachable(Ipv4Addr),
 }
 
 /// A socket of any kind.
@@ -232,7 +234,12 @@ impl SocketSet {
 
     /// `sendto()`: queues one datagram; an unbound socket is first bound to an ephemeral
     /// port on the wildcard address, as BSD does.
-    pub fn send_to(&mut self, handle: SocketHandle, data: &[u8], dst: SocketAddrV4) -> Result<usize, SocketError> {
+    pub fn send_to(
+        &mut self,
+        handle: SocketHandle,
+        data: &[u8],
+        dst: SocketAddrV4,
+    ) -> Result<usize, SocketError> {
         if self.udp(handle)?.local.is_none() {
             self.bind(handle, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
         }
@@ -242,7 +249,11 @@ impl SocketSet {
     }
 
     /// `recvfrom()`: (bytes copied, sender); a longer datagram is truncated to `buf`.
-    pub fn recv_from(&mut self, handle: SocketHandle, buf: &mut [u8]) -> Result<(usize, SocketAddrV4), SocketError> {
+    pub fn recv_from(
+        &mut self,
+        handle: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<(usize, SocketAddrV4), SocketError> {
         self.udp_mut(handle)?.dequeue(buf)
     }
 
@@ -281,7 +292,13 @@ impl SocketSet {
     }
 
     /// Queues an echo request to `dst`; the socket is bound to an identifier if it is not.
-    pub fn send_echo(&mut self, handle: SocketHandle, dst: Ipv4Addr, seq_no: u16, data: &[u8]) -> Result<(), SocketError> {
+    pub fn send_echo(
+        &mut self,
+        handle: SocketHandle,
+        dst: Ipv4Addr,
+        seq_no: u16,
+        data: &[u8],
+    ) -> Result<(), SocketError> {
         if self.icmp(handle)?.ident.is_none() {
             self.bind_icmp(handle, None)?;
         }
@@ -297,7 +314,11 @@ impl SocketSet {
 
     /// `close()`: frees the descriptor and its bindings; queued data is discarded.
     pub fn close(&mut self, handle: SocketHandle) -> Result<(), SocketError> {
-        let slot = self.slots.get_mut(handle.0 as usize).and_then(Option::take).ok_or(SocketError::BadDescriptor(handle))?;
+        let slot = self
+            .slots
+            .get_mut(handle.0 as usize)
+            .and_then(Option::take)
+            .ok_or(SocketError::BadDescriptor(handle))?;
         match slot.socket {
             Socket::Udp(socket) => {
                 if let Some(local) = socket.local {
@@ -331,7 +352,10 @@ impl SocketSet {
 
     /// Every open socket with its handle, in descriptor order (for listings).
     pub fn iter(&self) -> impl Iterator<Item = (SocketHandle, &Socket)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (SocketHandle(i as u32), &s.socket)))
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (SocketHandle(i as u32), &s.socket)))
     }
 
     /// The UDP socket a datagram to `dst` belongs to: exact binding first, then wildcard.
@@ -409,14 +433,20 @@ mod tests {
         let b = set.udp_socket(UdpConfig::default()).unwrap();
         let c = set.udp_socket(UdpConfig::default()).unwrap();
         set.bind(a, addr([10, 0, 0, 1], 53)).unwrap();
-        assert_eq!(set.bind(b, addr([0, 0, 0, 0], 53)), Err(SocketError::AddressInUse(addr([0, 0, 0, 0], 53))));
+        assert_eq!(
+            set.bind(b, addr([0, 0, 0, 0], 53)),
+            Err(SocketError::AddressInUse(addr([0, 0, 0, 0], 53)))
+        );
         set.bind(b, addr([10, 0, 0, 2], 53)).unwrap();
         assert_eq!(set.bind(b, addr([10, 0, 0, 2], 54)), Err(SocketError::AlreadyBound(b)));
         set.close(a).unwrap();
         set.close(b).unwrap();
         set.bind(c, addr([0, 0, 0, 0], 53)).unwrap();
         let d = set.udp_socket(UdpConfig::default()).unwrap();
-        assert_eq!(set.bind(d, addr([10, 0, 0, 1], 53)), Err(SocketError::AddressInUse(addr([10, 0, 0, 1], 53))));
+        assert_eq!(
+            set.bind(d, addr([10, 0, 0, 1], 53)),
+            Err(SocketError::AddressInUse(addr([10, 0, 0, 1], 53)))
+        );
         assert_eq!(set.udp_lookup(addr([10, 0, 0, 9], 53)), Some(c));
     }
 
@@ -442,7 +472,10 @@ mod tests {
         assert!(local.port() >= EPHEMERAL_FIRST);
         assert_eq!(set.pop_tx_ready(), Some(a));
         assert_eq!(set.pop_tx_ready(), None);
-        assert_eq!(set.send_to(a, b"x", addr([10, 0, 0, 2], 0)), Err(SocketError::InvalidDestination(addr([10, 0, 0, 2], 0))));
+        assert_eq!(
+            set.send_to(a, b"x", addr([10, 0, 0, 2], 0)),
+            Err(SocketError::InvalidDestination(addr([10, 0, 0, 2], 0)))
+        );
     }
 
     #[test]

@@ -77,7 +77,10 @@ impl UdpSocket {
     /// Queues a datagram; the interface sends it on its next poll.
     pub(crate) fn enqueue(&mut self, data: &[u8], remote: SocketAddrV4) -> Result<usize, SocketError> {
         if data.len() > MAX_PAYLOAD || data.len() > self.tx.capacity_bytes() {
-            return Err(SocketError::MessageTooLong { len: data.len(), max: MAX_PAYLOAD.min(self.tx.capacity_bytes()) });
+            return Err(SocketError::MessageTooLong {
+                len: data.len(),
+                max: MAX_PAYLOAD.min(self.tx.capacity_bytes()),
+            });
         }
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(SocketError::InvalidDestination(remote));

@@ -26,7 +26,12 @@ pub mod ipv4;
 pub mod tcp;
 pub mod udp;
 
+pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+pub use icmpv4::{DstUnreachable, Icmpv4Packet, Icmpv4Repr, TimeExceeded};
+pub use ipv4::{IpProtocol, Ipv4Cidr, Ipv4Packet, Ipv4Repr};
+pub use tcp::{SackBlocks, SeqNumber, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr};
+pub use udp::{UdpPacket, UdpRepr};
 
 pub use core::net::Ipv4Addr;
 
@@ -48,3 +53,14 @@ pub enum Error {
 }
 
 pub type Result<T> = core::result::Result<T, Error>;
+
+/// Whether `parse` verifies a checksum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ChecksumMode {
+    /// Verify it and fail with [`Error::Checksum`] when it does not match.
+    #[default]
+    Verify,
+    /// Do not verify it: the device reports the checksum was left partial by TX offload
+    /// (a kernel veth peer), or already verified it in hardware.
+    Trust,
+}

@@ -35,15 +35,16 @@ const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const PINGS: u16 = 3;
 const CLOSED_PORT: u16 = 9;
-/// How long the client waits for any one answer before calling it lost.
-const PATIENCE: Duration = Duration::from_secs(5);
+/// UDP has no retransmission of its own: the client resends what got no answer.
+const RESEND_AFTER: Duration = Duration::from_secs(1);
+const MAX_TRIES: u32 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Ping { next_seq: u16, replies: u16 },
     Resolve(QueryHandle),
-    Echo { addr: Ipv4Addr, replies: usize },
-    ClosedPort,
+    Echo { addr: Ipv4Addr, tries: u32 },
+    ClosedPort { addr: Ipv4Addr, tries: u32 },
     Done,
 }
 
@@ -58,6 +59,7 @@ struct DemoClient {
     next_ping_at: Instant,
     sent_at: [Instant; PINGS as usize],
     datagrams: Vec<Vec<u8>>,
+    echoed: Vec<bool>,
     log: Vec<(Instant, String)>,
     failure: Option<String>,
 }
@@ -73,10 +75,11 @@ impl DemoClient {
             udp,
             resolver,
             phase: Phase::Ping { next_seq: 0, replies: 0 },
-            deadline: Instant::ZERO + PATIENCE,
+            deadline: Instant::ZERO,
             next_ping_at: Instant::ZERO,
             sent_at: [Instant::ZERO; PINGS as usize],
             datagrams: vec![b"hello, sluice".to_vec(), big],
+            echoed: vec![false; 2],
             log: Vec::new(),
             failure: None,
         })
@@ -92,11 +95,6 @@ impl DemoClient {
         self.phase = Phase::Done;
     }
 
-    fn enter(&mut self, now: Instant, phase: Phase) {
-        self.phase = phase;
-        self.deadline = now + PATIENCE;
-    }
-
     fn step(&mut self, now: Instant, sockets: &mut SocketSet) -> Result<(), SocketError> {
         match self.phase {
             Phase::Ping { next_seq, replies } => {
@@ -104,7 +102,15 @@ impl DemoClient {
                 let mut buf = [0u8; 64];
                 while let Ok(reply) = sockets.recv_echo(self.ping, &mut buf) {
                     let rtt = now - self.sent_at[usize::from(reply.seq_no) % self.sent_at.len()];
-                    self.note(now, format!("app A: echo reply from {} seq {} time {} µs", reply.from, reply.seq_no, rtt.as_micros()));
+                    self.note(
+                        now,
+                        format!(
+                            "app A: echo reply from {} seq {} time {} µs",
+                            reply.from,
+                            reply.seq_no,
+                            rtt.as_micros()
+                        ),
+                    );
                     replies += 1;
                 }
                 let mut next_seq = next_seq;
@@ -114,13 +120,23 @@ impl DemoClient {
                     self.note(now, format!("app A: ping {B_IP} seq {next_seq}, 56 data bytes"));
                     next_seq += 1;
                     self.next_ping_at = now + Duration::from_millis(100);
+                    if next_seq == PINGS {
+                        // Like ping(8): wait a while for the last replies, then report.
+                        self.deadline = now + RESEND_AFTER;
+                    }
                 }
                 self.phase = Phase::Ping { next_seq, replies };
-                if replies == PINGS {
+                if replies == PINGS || (next_seq == PINGS && now >= self.deadline) {
+                    let lost = 100 * u32::from(PINGS - replies) / u32::from(PINGS);
+                    self.note(
+                        now,
+                        format!("app A: {PINGS} pings transmitted, {replies} received, {lost}% loss"),
+                    );
                     let query = self.resolver.start(NAME).map_err(|_| SocketError::WouldBlock)?;
                     self.note(now, format!("app A: gethostbyname({NAME}) via {B_IP}"));
-                    self.enter(now, Phase::Resolve(query));
+                    self.phase = Phase::Resolve(query);
                 }
+                return Ok(());
             }
             Phase::Resolve(query) => {
                 self.resolver.poll(now, sockets);
@@ -128,46 +144,73 @@ impl DemoClient {
                     None => {}
                     Some(Ok(addrs)) => {
                         self.note(now, format!("app A: {NAME} has address {}", addrs[0]));
-                        let addr = addrs[0];
-                        for datagram in &self.datagrams {
-                            sockets.send_to(self.udp, datagram, SocketAddrV4::new(addr, ECHO_PORT))?;
-                        }
-                        let sizes: Vec<String> = self.datagrams.iter().map(|d| d.len().to_string()).collect();
-                        self.note(now, format!("app A: sent datagrams of {} bytes to {addr}:{ECHO_PORT}", sizes.join(" and ")));
-                        self.enter(now, Phase::Echo { addr, replies: 0 });
+                        self.phase = Phase::Echo { addr: addrs[0], tries: 0 };
+                        self.deadline = now;
                     }
                     Some(Err(e)) => self.fail(now, &format!("lookup failed: {e}")),
                 }
             }
-            Phase::Echo { addr, replies } => {
+            Phase::Echo { addr, tries } => {
                 let mut buf = vec![0u8; 8192];
-                let mut replies = replies;
                 while let Ok((len, from)) = sockets.recv_from(self.udp, &mut buf) {
-                    let expected = self.datagrams.iter().any(|d| d[..] == buf[..len]);
-                    self.note(now, format!("app A: {len} bytes echoed by {from}, {}", if expected { "identical" } else { "DIFFERENT" }));
-                    if !expected {
-                        self.fail(now, "echo differs from what was sent");
+                    let Some(index) = self.datagrams.iter().position(|d| d[..] == buf[..len]) else {
+                        self.fail(now, "an echo differs from every datagram sent");
+                        return Ok(());
+                    };
+                    self.note(
+                        now,
+                        format!("app A: {len} bytes echoed by {from}, identical to what was sent"),
+                    );
+                    self.echoed[index] = true;
+                }
+                if self.echoed.iter().all(|&e| e) {
+                    self.phase = Phase::ClosedPort { addr, tries: 0 };
+                    self.deadline = now;
+                } else if now >= self.deadline {
+                    if tries == MAX_TRIES {
+                        self.fail(now, "datagrams were not echoed after every resend");
                         return Ok(());
                     }
-                    replies += 1;
+                    for (datagram, _) in self.datagrams.iter().zip(&self.echoed).filter(|(_, &e)| !e) {
+                        sockets.send_to(self.udp, datagram, SocketAddrV4::new(addr, ECHO_PORT))?;
+                    }
+                    let sizes: Vec<String> = self
+                        .datagrams
+                        .iter()
+                        .zip(&self.echoed)
+                        .filter(|(_, &e)| !e)
+                        .map(|(d, _)| d.len().to_string())
+                        .collect();
+                    let verb = if tries == 0 { "sent" } else { "resent" };
+                    self.note(
+                        now,
+                        format!(
+                            "app A: {verb} datagrams of {} bytes to {addr}:{ECHO_PORT}",
+                            sizes.join(" and ")
+                        ),
+                    );
+                    self.phase = Phase::Echo { addr, tries: tries + 1 };
+                    self.deadline = now + RESEND_AFTER;
                 }
-                self.phase = Phase::Echo { addr, replies };
-                if replies == self.datagrams.len() {
-                    sockets.send_to(self.udp, b"anyone there?", SocketAddrV4::new(addr, CLOSED_PORT))?;
-                    self.note(now, format!("app A: sent a datagram to closed port {addr}:{CLOSED_PORT}"));
-                    self.enter(now, Phase::ClosedPort);
-                }
+                return Ok(());
             }
-            Phase::ClosedPort => {
+            Phase::ClosedPort { addr, tries } => {
                 if let Some(error) = sockets.take_error(self.udp)? {
                     self.note(now, format!("app A: socket error: {error}"));
                     self.phase = Phase::Done;
+                } else if now >= self.deadline {
+                    if tries == MAX_TRIES {
+                        self.fail(now, "no ICMP error came back from the closed port");
+                        return Ok(());
+                    }
+                    sockets.send_to(self.udp, b"anyone there?", SocketAddrV4::new(addr, CLOSED_PORT))?;
+                    self.note(now, format!("app A: sent a datagram to closed port {addr}:{CLOSED_PORT}"));
+                    self.phase = Phase::ClosedPort { addr, tries: tries + 1 };
+                    self.deadline = now + RESEND_AFTER;
                 }
+                return Ok(());
             }
             Phase::Done => {}
-        }
-        if self.phase != Phase::Done && now >= self.deadline {
-            self.fail(now, &format!("timed out in phase {:?}", self.phase));
         }
         Ok(())
     }
@@ -183,8 +226,8 @@ impl App for DemoClient {
     fn poll_at(&self, now: Instant) -> Option<Instant> {
         match self.phase {
             Phase::Done => None,
-            Phase::Ping { next_seq, .. } if next_seq < PINGS => Some(self.next_ping_at.min(self.deadline)),
-            Phase::Resolve(_) => self.resolver.poll_at(now).map(|t| t.min(self.deadline)).or(Some(self.deadline)),
+            Phase::Ping { next_seq, .. } if next_seq < PINGS => Some(self.next_ping_at),
+            Phase::Resolve(_) => self.resolver.poll_at(now),
             _ => Some(self.deadline),
         }
     }
@@ -197,7 +240,11 @@ fn interface(mac: EthernetAddress, ip: Ipv4Addr, seed: u16) -> Result<Interface>
 }
 
 pub fn run(options: &Options) -> Result<()> {
-    ensure!((0.0..1.0).contains(&options.loss), "--loss must be at least 0 and below 1, got {}", options.loss);
+    ensure!(
+        (0.0..1.0).contains(&options.loss),
+        "--loss must be at least 0 and below 1, got {}",
+        options.loss
+    );
     let mut net = Network::new(options.seed);
     let link = LinkConfig::default()
         .with_latency(Duration::from_micros(options.latency_us))
@@ -209,9 +256,11 @@ pub fn run(options: &Options) -> Result<()> {
     if let Some(dir) = options.pcap.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    net.capture_to_file(&options.pcap).with_context(|| format!("cannot write the pcap to {}", options.pcap.display()))?;
+    net.capture_to_file(&options.pcap)
+        .with_context(|| format!("cannot write the pcap to {}", options.pcap.display()))?;
 
-    let mut sockets_a = SocketSet::new(SocketSetConfig { ephemeral_seed: options.seed, ..SocketSetConfig::default() });
+    let mut sockets_a =
+        SocketSet::new(SocketSetConfig { ephemeral_seed: options.seed, ..SocketSetConfig::default() });
     let client = DemoClient::new(&mut sockets_a, options.seed)?;
     let mut host_a = StackHost::new(port_a, interface(A_MAC, A_IP, 0x1000)?, sockets_a, client);
 
@@ -240,7 +289,7 @@ pub fn run(options: &Options) -> Result<()> {
     net.finish_capture()?;
 
     let mut lines = read_trace(&options.pcap)?;
-    lines.extend(host_a.app.log.iter().map(|(t, l)| (*t, 1, l.clone())));
+    lines.extend(host_a.app.log.iter().map(|(t, l)| (*t, 0, l.clone())));
     lines.sort_by_key(|&(t, order, _)| (t, order));
     for (t, _, line) in &lines {
         println!("{t}  {line}");
@@ -248,10 +297,18 @@ pub fn run(options: &Options) -> Result<()> {
 
     let stats = net.stats(segment);
     let mut summary = String::new();
-    writeln!(summary, "\nlink: {} frames sent, {} delivered, {} lost", stats.frames_sent, stats.frames_delivered, stats.lost)?;
+    writeln!(
+        summary,
+        "\nlink: {} frames sent, {} delivered, {} lost",
+        stats.frames_sent, stats.frames_delivered, stats.lost
+    )?;
     writeln!(summary, "host A: {}", host_a.iface.stats().to_string().trim_end().replace('\n', "\n        "))?;
     writeln!(summary, "host B: {}", host_b.iface.stats().to_string().trim_end().replace('\n', "\n        "))?;
-    writeln!(summary, "host B served {} DNS answers and {} echoes", host_b.app.1.answered, host_b.app.0.echoed)?;
+    writeln!(
+        summary,
+        "host B served {} DNS answers and {} echoes",
+        host_b.app.1.answered, host_b.app.0.echoed
+    )?;
     writeln!(summary, "pcap: {} (open it in Wireshark, or `tshark -r` it)", options.pcap.display())?;
     print!("{summary}");
     if let Some(why) = &host_a.app.failure {
@@ -272,7 +329,7 @@ fn read_trace(path: &PathBuf) -> Result<Vec<(Instant, u8, String)>> {
     while let Some(packet) = reader.next_packet() {
         let packet = packet.context("corrupt record in the capture")?;
         let t = Instant::from_micros(packet.timestamp.as_micros() as u64);
-        lines.push((t, 0, format!("wire:  {}", sluice::trace::describe(&packet.data))));
+        lines.push((t, 1, format!("wire:  {}", sluice::trace::describe(&packet.data))));
     }
     Ok(lines)
 }

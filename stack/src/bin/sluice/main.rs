@@ -37,6 +37,8 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { pcap, seed, loss, latency_us } => demo::run(&demo::Options { pcap, seed, loss, latency_us }),
+        Command::Demo { pcap, seed, loss, latency_us } => {
+            demo::run(&demo::Options { pcap, seed, loss, latency_us })
+        }
     }
 }
