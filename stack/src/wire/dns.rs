@@ -1179,7 +1179,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn query_round_trip(id in any::<u16>(), name in any_name(), qtype in any::<u16>(), dot in any::<bool>()) {
+        fn query_round_trip(
+            id in any::<u16>(),
+            name in any_name(),
+            qtype in any::<u16>(),
+            dot in any::<bool>(),
+        ) {
             let name = if dot { format!("{name}.") } else { name };
             let mut buf = [0u8; 512];
             let len = emit_query(&mut buf, id, &name, qtype).unwrap();
@@ -1196,7 +1201,10 @@ mod tests {
         }
 
         #[test]
-        fn response_round_trip(name in any_name(), answers in proptest::collection::vec((any::<[u8; 4]>(), any::<u32>()), 0..8)) {
+        fn response_round_trip(
+            name in any_name(),
+            answers in proptest::collection::vec((any::<[u8; 4]>(), any::<u32>()), 0..8),
+        ) {
             let answers: Vec<_> = answers.into_iter().map(|(a, ttl)| (Ipv4Addr::from(a), ttl)).collect();
             let mut query = [0u8; 512];
             let len = emit_query(&mut query, 99, &name, TYPE_A).unwrap();
@@ -1223,7 +1231,10 @@ mod tests {
         }
 
         #[test]
-        fn never_panics_small_counts(mut bytes in proptest::collection::vec(any::<u8>(), 12..300), counts in any::<[u8; 4]>()) {
+        fn never_panics_small_counts(
+            mut bytes in proptest::collection::vec(any::<u8>(), 12..300),
+            counts in any::<[u8; 4]>(),
+        ) {
             // Small counts so the walk reaches the names and records.
             for (i, count) in counts.iter().enumerate() {
                 bytes[4 + 2 * i] = 0;

@@ -948,8 +948,8 @@ impl<'a> TcpRepr<'a> {
     }
 }
 
-/// tcpdump's notation without addresses, for example
-/// `49152 > 80: Flags [S], seq 100, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0`.
+/// tcpdump's notation without addresses, for example `49152 > 80: Flags [S], seq 100,
+/// win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0`.
 /// The options are listed as [`TcpRepr::emit`] would write them.
 impl fmt::Display for TcpRepr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1688,7 +1688,10 @@ mod tests {
         }
 
         #[test]
-        fn never_panics_with_options(mut bytes in proptest::collection::vec(any::<u8>(), 20..80), words in 5u8..16) {
+        fn never_panics_with_options(
+            mut bytes in proptest::collection::vec(any::<u8>(), 20..80),
+            words in 5u8..16,
+        ) {
             // A plausible data offset, so the option parser sees arbitrary option bytes.
             bytes[12] = words << 4;
             if let Ok(packet) = TcpPacket::new_checked(&bytes[..]) {
