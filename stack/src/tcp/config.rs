@@ -1,0 +1,76 @@
+//! Tunables of TCP connections; the defaults follow Linux where the RFCs leave room.
+
+use super::congestion::Algorithm;
+use super::rtt::RttConfig;
+use crate::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeepaliveConfig {
+    /// Idle time before the first probe (Linux `tcp_keepalive_time`: 2 h).
+    pub idle: Duration,
+    /// Time between unanswered probes (Linux: 75 s).
+    pub interval: Duration,
+    /// Unanswered probes before the connection is declared dead (Linux: 9).
+    pub count: u32,
+}
+
+impl Default for KeepaliveConfig {
+    fn default() -> KeepaliveConfig {
+        KeepaliveConfig { idle: Duration::from_secs(7200), interval: Duration::from_secs(75), count: 9 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TcpConfig {
+    pub send_buffer: usize,
+    pub recv_buffer: usize,
+    /// Send segments at once instead of coalescing small writes (RFC 896's Nagle off).
+    pub nodelay: bool,
+    /// `None`: keepalive off (the default, as on every BSD socket).
+    pub keepalive: Option<KeepaliveConfig>,
+    /// RFC 7323 window scaling.
+    pub window_scaling: bool,
+    /// RFC 7323 timestamps.
+    pub timestamps: bool,
+    /// RFC 2018 selective acknowledgments.
+    pub sack: bool,
+    pub congestion: Algorithm,
+    pub rtt: RttConfig,
+    /// RFC 9293 §3.8.6.3: at most 500 ms; Linux uses 40 ms minimum, up to 200 ms.
+    pub delayed_ack: Duration,
+    /// SYN transmissions before `connect` fails with "timed out" (Linux `tcp_syn_retries`: 6).
+    pub syn_retries: u32,
+    /// SYN-ACK retransmissions of a half-open connection (Linux `tcp_synack_retries`: 5).
+    pub synack_retries: u32,
+    /// Data retransmissions before the connection is aborted (Linux `tcp_retries2`: 15).
+    pub data_retries: u32,
+    /// Maximum segment lifetime; TIME_WAIT lasts 2 MSL (RFC 9293 §3.4.2; Linux: 60 s in all).
+    pub msl: Duration,
+    /// How long an orphaned connection waits in FIN_WAIT_2 (Linux `tcp_fin_timeout`: 60 s).
+    pub fin_wait_2_timeout: Duration,
+    /// RFC 5961 §7: challenge ACKs per second across the stack (Linux: 1000).
+    pub challenge_acks_per_sec: u32,
+}
+
+impl Default for TcpConfig {
+    fn default() -> TcpConfig {
+        TcpConfig {
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            nodelay: false,
+            keepalive: None,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            congestion: Algorithm::default(),
+            rtt: RttConfig::default(),
+            delayed_ack: Duration::from_millis(40),
+            syn_retries: 6,
+            synack_retries: 5,
+            data_retries: 15,
+            msl: Duration::from_secs(30),
+            fin_wait_2_timeout: Duration::from_secs(60),
+            challenge_acks_per_sec: 1000,
+        }
+    }
+}

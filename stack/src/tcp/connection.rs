@@ -1,0 +1,517 @@
+//! The transmission control block: everything the stack keeps about one connection.
+//!
+//! The seeds call this memory the socket's real entity: the peer's address and port, the
+//! state, sequence and acknowledgment numbers, windows, buffers and timers. Segment
+//! arrival is in `input.rs`, segment departure in `output.rs`, timers in `timer.rs`; this
+//! file holds the block itself and the calls an application makes on it.
+
+use core::net::SocketAddrV4;
+
+use thiserror::Error;
+
+use super::config::TcpConfig;
+use super::congestion::{Congestion, CongestionControl};
+use super::recv_buffer::ReceiveBuffer;
+use super::rtt::RttEstimator;
+use super::scoreboard::Scoreboard;
+use super::send_buffer::SendBuffer;
+use super::state::State;
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::MAX_WINDOW_SCALE;
+use crate::wire::SeqNumber;
+
+/// RFC 9293 §3.7.1: the MSS assumed when the peer sends none.
+pub const DEFAULT_MSS: usize = 536;
+/// Out-of-order ranges the receive buffer tracks, and SACK ranges the sender tracks.
+pub(super) const SACK_RANGES: usize = 64;
+/// Segments acknowledged at once at the start of a connection (Linux's quick-ACK mode).
+const QUICK_ACKS: u32 = 16;
+/// RFC 9293 §3.8.6.1: the persist timer backs off up to this interval.
+pub(super) const MAX_PERSIST: Duration = Duration::from_secs(60);
+
+/// Errors an application sees on a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TcpError {
+    #[error("connection refused: the peer answered the SYN with RST (nothing listens on that port)")]
+    ConnectionRefused,
+    #[error("connection reset by peer")]
+    ConnectionReset,
+    #[error("connection timed out: the peer stopped answering")]
+    TimedOut,
+    #[error("operation would block; poll again when the socket is ready")]
+    WouldBlock,
+    #[error("not connected: the connection is not established or has been shut down for writing")]
+    NotConnected,
+    #[error("the connection is closed")]
+    Closed,
+}
+
+/// Why an ACK is owed to the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum AckDue {
+    None,
+    /// At the delayed-ACK deadline, unless data carries it sooner.
+    Delayed,
+    /// On the next transmission opportunity.
+    Now,
+}
+
+/// A RST to send, with the fields RFC 9293 §3.10.7 prescribes for the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PendingRst {
+    pub seq: SeqNumber,
+    /// `Some` sets the ACK bit with this acknowledgment number.
+    pub ack: Option<SeqNumber>,
+}
+
+#[derive(Debug)]
+pub struct Connection {
+    pub(super) state: State,
+    pub(super) local: SocketAddrV4,
+    pub(super) remote: SocketAddrV4,
+    pub(super) config: TcpConfig,
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    pub(super) iss: SeqNumber,
+    pub(super) snd_una: SeqNumber,
+    pub(super) snd_nxt: SeqNumber,
+    /// The highest sequence number sent (SND.NXT is rewound by a retransmission timeout).
+    pub(super) snd_max: SeqNumber,
+    /// The peer's window, scaled, in bytes.
+    pub(super) snd_wnd: usize,
+    /// The largest window the peer ever offered (RFC 9293 §3.8.6.2.1, RFC 5961 §5).
+    pub(super) max_snd_wnd: usize,
+    pub(super) snd_wl1: SeqNumber,
+    pub(super) snd_wl2: SeqNumber,
+
+    // Receive sequence space.
+    pub(super) irs: SeqNumber,
+    pub(super) rcv_nxt: SeqNumber,
+    /// The right edge of the window last advertised; it never moves left (RFC 9293 §3.8.6).
+    pub(super) rcv_adv: SeqNumber,
+
+    // Negotiated options.
+    /// Shift applied to windows the peer advertises (its window scale).
+    pub(super) snd_wscale: u8,
+    /// Shift applied to windows we advertise (our window scale), 0 unless negotiated.
+    pub(super) rcv_wscale: u8,
+    /// The scale we offer in our SYN, used once the peer agrees.
+    pub(super) offered_wscale: u8,
+    /// Largest payload per segment we send (options taken off).
+    pub(super) smss: usize,
+    /// The MSS we advertise (from the link MTU).
+    pub(super) our_mss: usize,
+    pub(super) sack_ok: bool,
+    /// Both SYNs carried a window scale (RFC 7323 §2.2).
+    pub(super) wscale_agreed: bool,
+    pub(super) ts_ok: bool,
+    /// RFC 7323 §4.3: TS.Recent and when it was recorded.
+    pub(super) ts_recent: u32,
+    pub(super) ts_recent_at: Instant,
+    /// Added to our millisecond clock to make TSval (random per connection).
+    pub(super) ts_offset: u32,
+    /// RCV.NXT as last acknowledged (Last.ACK.sent of RFC 7323 §4.3).
+    pub(super) last_ack_sent: SeqNumber,
+
+    pub(super) send: SendBuffer,
+    /// Sequence number of the send buffer's first byte.
+    pub(super) data_seq: SeqNumber,
+    pub(super) recv: ReceiveBuffer,
+    /// The application shut down writing: a FIN follows the data.
+    pub(super) fin_queued: bool,
+    /// The peer's FIN has been received (reads return end of stream once data is drained).
+    pub(super) fin_received: bool,
+    /// The application closed the socket: no more reads, the connection is orphaned.
+    pub(super) orphaned: bool,
+
+    pub(super) rtt: RttEstimator,
+    /// Karn's rule without timestamps: the segment being timed, and when it left.
+    pub(super) rtt_probe: Option<(SeqNumber, Instant)>,
+    pub(super) cc: Congestion,
+    pub(super) scoreboard: Scoreboard,
+    pub(super) dup_acks: u32,
+    /// NewReno fast recovery (RFC 6582) or SACK recovery (RFC 6675) in progress: its end.
+    pub(super) recovery_point: Option<SeqNumber>,
+    /// Retransmissions of the current segment (for the data retry limit).
+    pub(super) retries: u32,
+    /// NewReno (no SACK): send the first unacknowledged segment again (RFC 6582 §3.2).
+    pub(super) retransmit_head: bool,
+    /// NewReno: the window inflation of fast recovery (RFC 5681 §3.2 steps 3-4).
+    pub(super) recovery_inflation: usize,
+    /// A FIN that arrived ahead of missing data, acted on once the gap fills.
+    pub(super) pending_fin: Option<SeqNumber>,
+
+    // Timers.
+    pub(super) rto_at: Option<Instant>,
+    pub(super) persist_at: Option<Instant>,
+    pub(super) persist_backoff: u32,
+    pub(super) ack_due: AckDue,
+    pub(super) delayed_ack_at: Option<Instant>,
+    pub(super) keepalive_at: Option<Instant>,
+    pub(super) keepalive_probes: u32,
+    pub(super) close_at: Option<Instant>,
+
+    /// Full-sized segments received since the last ACK we sent.
+    pub(super) unacked_segments: u32,
+    pub(super) quick_acks: u32,
+    /// Last time anything was sent or received (for restart after idle and keepalive).
+    pub(super) last_sent_at: Instant,
+    pub(super) last_received_at: Instant,
+    /// A window probe or keepalive probe is due on the next transmission.
+    pub(super) probe_due: bool,
+    pub(super) rst: Option<PendingRst>,
+    pub(super) error: Option<TcpError>,
+}
+
+/// Our window scale for a receive buffer: the smallest shift that fits it in 16 bits.
+fn window_scale_for(buffer: usize) -> u8 {
+    let mut shift = 0;
+    while shift < MAX_WINDOW_SCALE && (buffer >> shift) > 0xffff {
+        shift += 1;
+    }
+    shift
+}
+
+impl Connection {
+    fn new(now: Instant, local: SocketAddrV4, remote: SocketAddrV4, config: TcpConfig, iss: SeqNumber, ts_offset: u32, mtu: usize) -> Connection {
+        let our_mss = mtu.saturating_sub(40).max(64);
+        let offered_wscale = if config.window_scaling { window_scale_for(config.recv_buffer) } else { 0 };
+        Connection {
+            state: State::Closed,
+            local,
+            remote,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: iss,
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rcv_adv: SeqNumber(0),
+            snd_wscale: 0,
+            rcv_wscale: 0,
+            offered_wscale,
+            smss: DEFAULT_MSS.min(our_mss),
+            our_mss,
+            sack_ok: false,
+            wscale_agreed: false,
+            ts_ok: false,
+            ts_recent: 0,
+            ts_recent_at: now,
+            ts_offset,
+            last_ack_sent: SeqNumber(0),
+            send: SendBuffer::new(config.send_buffer),
+            data_seq: iss + 1,
+            recv: ReceiveBuffer::new(config.recv_buffer),
+            fin_queued: false,
+            fin_received: false,
+            orphaned: false,
+            rtt: RttEstimator::new(config.rtt),
+            rtt_probe: None,
+            cc: Congestion::new(config.congestion, DEFAULT_MSS, now),
+            scoreboard: Scoreboard::new(SACK_RANGES),
+            dup_acks: 0,
+            recovery_point: None,
+            retries: 0,
+            retransmit_head: false,
+            recovery_inflation: 0,
+            pending_fin: None,
+            rto_at: None,
+            persist_at: None,
+            persist_backoff: 0,
+            ack_due: AckDue::None,
+            delayed_ack_at: None,
+            keepalive_at: None,
+            keepalive_probes: 0,
+            close_at: None,
+            unacked_segments: 0,
+            quick_acks: QUICK_ACKS,
+            last_sent_at: now,
+            last_received_at: now,
+            probe_due: false,
+            rst: None,
+            error: None,
+            config,
+        }
+    }
+
+    /// Active open (RFC 9293 §3.10.1): a connection in SYN-SENT; the SYN goes out on the
+    /// next transmission.
+    pub fn connect(
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        config: TcpConfig,
+        iss: SeqNumber,
+        ts_offset: u32,
+        mtu: usize,
+    ) -> Connection {
+        let mut conn = Connection::new(now, local, remote, config, iss, ts_offset, mtu);
+        conn.state = State::SynSent;
+        conn
+    }
+
+    /// Passive open: a listener received `syn`; the connection starts in SYN-RECEIVED and
+    /// its SYN-ACK goes out on the next transmission (RFC 9293 §3.10.7.2).
+    pub fn accept(
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        syn: &crate::wire::TcpRepr<'_>,
+        config: TcpConfig,
+        iss: SeqNumber,
+        ts_offset: u32,
+        mtu: usize,
+    ) -> Connection {
+        let mut conn = Connection::new(now, local, remote, config, iss, ts_offset, mtu);
+        conn.state = State::SynReceived;
+        conn.irs = syn.seq_number;
+        conn.rcv_nxt = syn.seq_number + 1;
+        conn.rcv_adv = conn.rcv_nxt;
+        conn.negotiate(now, syn);
+        conn.snd_wnd = usize::from(syn.window_len); // RFC 7323 §2.2: a SYN's window is never scaled.
+        conn.max_snd_wnd = conn.snd_wnd;
+        conn.snd_wl1 = syn.seq_number;
+        conn.snd_wl2 = iss;
+        conn
+    }
+
+    /// Applies the options of the peer's SYN (or SYN-ACK) to this connection.
+    pub(super) fn negotiate(&mut self, now: Instant, syn: &crate::wire::TcpRepr<'_>) {
+        let options = &syn.options;
+        match options.window_scale {
+            Some(shift) if self.config.window_scaling => {
+                self.wscale_agreed = true;
+                self.snd_wscale = shift.min(MAX_WINDOW_SCALE);
+                self.rcv_wscale = self.offered_wscale;
+            }
+            _ => {
+                self.wscale_agreed = false;
+                self.snd_wscale = 0;
+                self.rcv_wscale = 0;
+            }
+        }
+        self.sack_ok = self.config.sack && options.sack_permitted;
+        match options.timestamps {
+            Some((tsval, _)) if self.config.timestamps => {
+                self.ts_ok = true;
+                self.ts_recent = tsval;
+                self.ts_recent_at = now;
+            }
+            _ => self.ts_ok = false,
+        }
+        let peer_mss = options.mss.map_or(DEFAULT_MSS, usize::from);
+        // RFC 9293 §3.7.1: the effective MSS, less the options every segment carries.
+        let option_bytes = if self.ts_ok { 12 } else { 0 };
+        self.smss = (peer_mss.min(self.our_mss) - option_bytes.min(peer_mss / 2)).max(64);
+        self.cc.set_mss(self.smss);
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn local(&self) -> SocketAddrV4 {
+        self.local
+    }
+
+    pub fn remote(&self) -> SocketAddrV4 {
+        self.remote
+    }
+
+    /// The send MSS in use.
+    pub fn mss(&self) -> usize {
+        self.smss
+    }
+
+    pub fn config(&self) -> &TcpConfig {
+        &self.config
+    }
+
+    /// Bytes waiting in the send buffer (unsent and unacknowledged) and receive buffer.
+    pub fn queued(&self) -> (usize, usize) {
+        (self.send.len(), self.recv.readable())
+    }
+
+    pub fn rtt(&self) -> &RttEstimator {
+        &self.rtt
+    }
+
+    pub fn cwnd(&self) -> usize {
+        self.cc.cwnd()
+    }
+
+    pub fn ssthresh(&self) -> usize {
+        self.cc.ssthresh()
+    }
+
+    pub fn error(&self) -> Option<TcpError> {
+        self.error
+    }
+
+    // ------------------------------------------------------------ application calls
+
+    /// `write()`: copies as much of `data` as the send buffer takes.
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        match self.state {
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait if !self.fin_queued => {}
+            _ => return Err(TcpError::NotConnected),
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        match self.send.write(data) {
+            0 => Err(TcpError::WouldBlock),
+            n => Ok(n),
+        }
+    }
+
+    /// `read()`: `Ok(0)` is end of stream (the peer's FIN, all data read).
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
+        let window_before = self.window_to_advertise();
+        let n = self.recv.read(buf);
+        if n > 0 {
+            self.after_read(window_before);
+            return Ok(n);
+        }
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        if self.fin_received || self.state == State::Closed {
+            return Ok(0);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        match self.state {
+            State::Listen | State::Closed => Err(TcpError::NotConnected),
+            _ => Err(TcpError::WouldBlock),
+        }
+    }
+
+    /// The readable bytes as up to two slices, for zero-copy consumers; `consume` then.
+    pub fn peek(&self) -> (&[u8], &[u8]) {
+        self.recv.peek()
+    }
+
+    /// Marks `n` peeked bytes as read.
+    pub fn consume(&mut self, n: usize) {
+        let window_before = self.window_to_advertise();
+        self.recv.consume(n);
+        self.after_read(window_before);
+    }
+
+    /// RFC 9293 §3.8.6.2.2: tell the peer when reading opened the window enough to matter.
+    fn after_read(&mut self, window_before: usize) {
+        let now_window = self.window_to_advertise();
+        let threshold = (self.config.recv_buffer / 2).min(2 * self.smss).max(1);
+        if self.state.can_receive() && now_window >= window_before + threshold {
+            self.ack_due = AckDue::Now;
+        }
+    }
+
+    /// `shutdown(SHUT_WR)`: a FIN follows the queued data; reads go on.
+    pub fn shutdown_write(&mut self) {
+        match self.state {
+            State::SynSent => self.state = State::Closed,
+            State::SynReceived | State::Established | State::CloseWait => self.fin_queued = true,
+            _ => {}
+        }
+    }
+
+    /// `close()`: shuts down writing and gives up reading; unread data is discarded and,
+    /// if any was pending, the connection is reset (RFC 9293 §3.10.4, as Linux does).
+    pub fn close(&mut self) {
+        self.orphaned = true;
+        if self.recv.readable() > 0 {
+            self.abort();
+            return;
+        }
+        self.shutdown_write();
+    }
+
+    /// `close()` with linger 0, or any abort: a RST goes out and the connection is gone.
+    pub fn abort(&mut self) {
+        match self.state {
+            State::SynReceived | State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                self.rst = Some(PendingRst { seq: self.snd_nxt, ack: None });
+            }
+            _ => {}
+        }
+        self.enter_closed(None);
+    }
+
+    pub(super) fn enter_closed(&mut self, error: Option<TcpError>) {
+        self.state = State::Closed;
+        if error.is_some() {
+            self.error = error;
+        }
+        self.rto_at = None;
+        self.persist_at = None;
+        self.delayed_ack_at = None;
+        self.keepalive_at = None;
+        self.close_at = None;
+        self.ack_due = AckDue::None;
+    }
+
+    // ------------------------------------------------------------ readiness
+
+    /// Data (or end of stream, or an error) is waiting for `read`.
+    pub fn is_readable(&self) -> bool {
+        self.recv.readable() > 0 || self.fin_received || self.error.is_some()
+    }
+
+    /// `write` would take at least some bytes.
+    pub fn is_writable(&self) -> bool {
+        self.state.can_send() && !self.fin_queued && self.send.free() > 0
+    }
+
+    /// The handshake completed (the connection may have been closed since).
+    pub fn is_established(&self) -> bool {
+        self.state.is_synchronized()
+    }
+
+    /// The control block can be freed: closed with nothing left to send.
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Closed && self.rst.is_none()
+    }
+
+    // ------------------------------------------------------------ shared helpers
+
+    /// Our millisecond timestamp clock (RFC 7323 §5.4), offset per connection.
+    pub(super) fn ts_now(&self, now: Instant) -> u32 {
+        (now.total_millis() as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// Free receive space, as a window to offer.
+    pub(super) fn window_to_advertise(&self) -> usize {
+        let max = 0xffff << self.rcv_wscale;
+        self.recv.window().min(max)
+    }
+
+    /// Data bytes in flight (sent, not acknowledged), SYN and FIN excluded.
+    pub(super) fn bytes_in_flight(&self) -> usize {
+        self.snd_nxt - self.snd_una
+    }
+
+    /// The sequence number just past the last data byte queued: the FIN's, if one is sent.
+    pub(super) fn data_end(&self) -> SeqNumber {
+        self.data_seq + self.send.len()
+    }
+
+    /// When this connection next needs time, whether or not segments arrive.
+    pub fn poll_at(&self) -> Option<Instant> {
+        [self.rto_at, self.persist_at, self.delayed_ack_at, self.keepalive_at, self.close_at].into_iter().flatten().min()
+    }
+
+    /// Whether `next_segment` has something to send right now.
+    pub fn wants_to_send(&self) -> bool {
+        self.rst.is_some() || self.ack_due == AckDue::Now || self.probe_due || self.has_sendable()
+    }
+}

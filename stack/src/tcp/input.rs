@@ -1,0 +1,458 @@
+//! Segment arrival (RFC 9293 §3.10.7), with RFC 5961's protections, RFC 7323's PAWS and
+//! timestamps, and the loss detection of RFC 5681, RFC 6582 and RFC 6675.
+//!
+//! The common case (an in-order segment or a pure ACK on an established connection) runs
+//! the same checks as the rest, in the RFC's order, each a comparison or two.
+
+use super::connection::{AckDue, Connection, PendingRst, TcpError};
+use super::congestion::CongestionControl;
+use super::state::State;
+use super::stats::TcpStats;
+use crate::iface::TokenBucket;
+use crate::time::{Duration, Instant};
+use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
+
+/// RFC 5681 §3.2: duplicate ACKs that signal a loss.
+const DUP_THRESH: u32 = 3;
+/// RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS.
+const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+
+/// Shared state segment processing needs beyond the connection.
+pub struct InputContext<'a> {
+    pub stats: &'a mut TcpStats,
+    /// RFC 5961 §7: challenge ACKs are rate-limited stack-wide.
+    pub challenge_acks: &'a mut TokenBucket,
+}
+
+impl Connection {
+    /// Processes a segment of this connection's 4-tuple. Responses (ACKs, RSTs, data)
+    /// go out through `next_segment`.
+    pub fn on_segment(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) {
+        ctx.stats.segments_in += 1;
+        self.last_received_at = now;
+        match self.state {
+            State::Closed | State::Listen => {}
+            State::SynSent => self.on_segment_syn_sent(now, seg, ctx),
+            _ => self.on_segment_synchronized(now, seg, ctx),
+        }
+        if self.state.is_synchronized() {
+            self.restart_keepalive(now);
+        }
+    }
+
+    /// RFC 9293 §3.10.7.3: SYN-SENT.
+    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) {
+        let flags = seg.flags;
+        let ack_acceptable = flags.contains(TcpFlags::ACK) && seg.ack_number.gt(self.iss) && seg.ack_number.le(self.snd_max);
+        if flags.contains(TcpFlags::ACK) && !ack_acceptable {
+            if !flags.contains(TcpFlags::RST) {
+                self.rst = Some(PendingRst { seq: seg.ack_number, ack: None });
+            }
+            return;
+        }
+        if flags.contains(TcpFlags::RST) {
+            // RFC 5961 §3.2 for SYN-SENT: only a RST acknowledging our SYN counts.
+            if ack_acceptable {
+                ctx.stats.resets_received += 1;
+                ctx.stats.failed_opens += 1;
+                self.enter_closed(Some(TcpError::ConnectionRefused));
+            }
+            return;
+        }
+        if !flags.contains(TcpFlags::SYN) {
+            return;
+        }
+        self.irs = seg.seq_number;
+        self.rcv_nxt = seg.seq_number + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.negotiate(now, seg);
+        if ack_acceptable {
+            self.snd_una = seg.ack_number;
+            // RFC 7323 §2.2: the window of a SYN segment is never scaled.
+            self.snd_wnd = usize::from(seg.window_len);
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = seg.ack_number;
+            self.take_rtt_sample(now, seg);
+            self.rto_at = None;
+            self.retries = 0;
+            self.state = State::Established;
+            ctx.stats.established += 1;
+            self.ack_due = AckDue::Now;
+            if !seg.payload.is_empty() || flags.contains(TcpFlags::FIN) {
+                self.receive_text(now, seg, ctx);
+            }
+        } else {
+            // Simultaneous open (RFC 9293 Figure 8): answer with SYN-ACK.
+            self.state = State::SynReceived;
+            self.snd_wnd = usize::from(seg.window_len);
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seg.seq_number;
+            self.snd_nxt = self.iss;
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4: every synchronized state, and SYN-RECEIVED.
+    fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) {
+        let flags = seg.flags;
+        let seg_len = seg.segment_len();
+
+        // RFC 7323 §5.3: PAWS, before anything else.
+        if self.ts_ok && !flags.contains(TcpFlags::RST) {
+            if let Some((tsval, _)) = seg.options.timestamps {
+                let older = (tsval.wrapping_sub(self.ts_recent) as i32) < 0;
+                if older && now - self.ts_recent_at < PAWS_IDLE {
+                    ctx.stats.paws_rejected += 1;
+                    self.ack_due = AckDue::Now;
+                    return;
+                }
+            }
+        }
+
+        // First: is the segment acceptable?
+        let window = if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv - self.rcv_nxt } else { 0 };
+        let seq = seg.seq_number;
+        let in_window = |s: SeqNumber| s.ge(self.rcv_nxt) && s.lt(self.rcv_nxt + window);
+        let acceptable = match (seg_len, window) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => in_window(seq),
+            (_, 0) => false,
+            (_, _) => in_window(seq) || in_window(seq + (seg_len - 1)),
+        };
+        // A zero window still takes ACKs and RSTs from a segment at RCV.NXT (a window probe).
+        let probe_at_edge = window == 0 && seq == self.rcv_nxt;
+        if !acceptable && !probe_at_edge {
+            if !flags.contains(TcpFlags::RST) {
+                ctx.stats.out_of_window += 1;
+                self.ack_due = AckDue::Now;
+            }
+            return;
+        }
+
+        // Second: RST (RFC 5961 §3.2).
+        if flags.contains(TcpFlags::RST) {
+            if seq == self.rcv_nxt {
+                ctx.stats.resets_received += 1;
+                let error = match self.state {
+                    State::SynReceived => Some(TcpError::ConnectionRefused),
+                    State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                        Some(TcpError::ConnectionReset)
+                    }
+                    _ => None,
+                };
+                self.enter_closed(error);
+            } else {
+                self.challenge_ack(ctx);
+            }
+            return;
+        }
+
+        // Fourth: SYN (RFC 5961 §4), after the security check RFC 9293 leaves out.
+        if flags.contains(TcpFlags::SYN) {
+            if self.state == State::SynReceived && seq == self.irs {
+                // Our SYN-ACK was lost: the peer sent its SYN again.
+                self.snd_nxt = self.iss;
+            } else {
+                self.challenge_ack(ctx);
+            }
+            return;
+        }
+
+        // Fifth: the ACK field.
+        if !flags.contains(TcpFlags::ACK) {
+            return;
+        }
+        let ack = seg.ack_number;
+        // RFC 5961 §5.2: acceptable between SND.UNA - MAX.SND.WND and SND.MAX.
+        if ack.gt(self.snd_max) {
+            ctx.stats.bad_acks += 1;
+            self.ack_due = AckDue::Now;
+            return;
+        }
+        if ack.lt(self.snd_una - self.max_snd_wnd.max(1)) {
+            ctx.stats.bad_acks += 1;
+            self.challenge_ack(ctx);
+            return;
+        }
+        if self.state == State::SynReceived {
+            if ack.gt(self.snd_una) {
+                self.state = State::Established;
+                ctx.stats.established += 1;
+                self.snd_wnd = usize::from(seg.window_len) << self.snd_wscale;
+                self.max_snd_wnd = self.snd_wnd;
+                self.snd_wl1 = seq;
+                self.snd_wl2 = ack;
+            } else {
+                self.rst = Some(PendingRst { seq: ack, ack: None });
+                return;
+            }
+        }
+
+        if self.sack_ok && self.state.is_synchronized() {
+            self.scoreboard.on_ack(ack, self.snd_max, &seg.options.sack_blocks);
+        }
+        let window_before = self.snd_wnd;
+        let new_window = usize::from(seg.window_len) << self.snd_wscale;
+        if ack.gt(self.snd_una) {
+            self.on_new_ack(now, seg, ctx.stats);
+        } else if ack == self.snd_una
+            && seg.payload.is_empty()
+            && !flags.contains(TcpFlags::FIN)
+            && new_window == window_before
+            && self.snd_max.gt(self.snd_una)
+        {
+            self.on_duplicate_ack(now, ctx.stats);
+        }
+
+        // Window update (RFC 9293 §3.10.7.4, fifth check).
+        if self.snd_wl1.lt(seq) || (self.snd_wl1 == seq && self.snd_wl2.le(ack)) {
+            self.snd_wnd = new_window;
+            self.max_snd_wnd = self.max_snd_wnd.max(new_window);
+            self.snd_wl1 = seq;
+            self.snd_wl2 = ack;
+            if new_window > 0 {
+                self.persist_at = None;
+                self.persist_backoff = 0;
+            }
+        }
+
+        // Our FIN acknowledged?
+        let fin_acked = self.fin_queued && self.snd_una.gt(self.data_end());
+        match self.state {
+            State::FinWait1 if fin_acked => {
+                self.state = State::FinWait2;
+                if self.orphaned {
+                    self.close_at = Some(now + self.config.fin_wait_2_timeout);
+                }
+            }
+            State::Closing if fin_acked => self.enter_time_wait(now),
+            State::LastAck if fin_acked => {
+                self.enter_closed(None);
+                return;
+            }
+            State::TimeWait => {
+                // A retransmitted FIN: acknowledge it and restart the 2 MSL wait.
+                if flags.contains(TcpFlags::FIN) {
+                    self.ack_due = AckDue::Now;
+                    self.enter_time_wait(now);
+                }
+                return;
+            }
+            _ => {}
+        }
+
+        // RFC 7323 §4.3: remember the peer's timestamp for echoing.
+        if let Some((tsval, _)) = seg.options.timestamps {
+            if self.ts_ok && seq.le(self.last_ack_sent) && (tsval.wrapping_sub(self.ts_recent) as i32) >= 0 {
+                self.ts_recent = tsval;
+                self.ts_recent_at = now;
+            }
+        }
+
+        // Seventh and eighth: text and FIN.
+        if !seg.payload.is_empty() || flags.contains(TcpFlags::FIN) {
+            if window == 0 && !seg.payload.is_empty() {
+                // A probe into a zero window: answer so the peer learns the window.
+                self.ack_due = AckDue::Now;
+                return;
+            }
+            self.receive_text(now, seg, ctx);
+        }
+    }
+
+    /// RFC 5961 §7: a challenge ACK, rate-limited across the stack.
+    fn challenge_ack(&mut self, ctx: &mut InputContext<'_>) {
+        if ctx.challenge_acks.try_take(self.last_received_at) {
+            ctx.stats.challenge_acks += 1;
+            self.ack_due = AckDue::Now;
+        } else {
+            ctx.stats.challenge_acks_suppressed += 1;
+        }
+    }
+
+    /// Data or a FIN in a state that accepts them (RFC 9293 §3.10.7.4, seventh and eighth).
+    fn receive_text(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) {
+        if !self.state.can_receive() && self.state != State::SynReceived {
+            return;
+        }
+        let seq = seg.seq_number;
+        let mut payload = seg.payload;
+        // Trim what was already received.
+        let mut start = seq;
+        if start.lt(self.rcv_nxt) {
+            let skip = (self.rcv_nxt - start).min(payload.len());
+            payload = &payload[skip..];
+            start = start + skip;
+        }
+        let had_gap = self.recv.has_out_of_order();
+        if !payload.is_empty() {
+            let offset = start - self.rcv_nxt;
+            let result = self.recv.insert(offset, payload);
+            if result.refused {
+                ctx.stats.out_of_order_dropped += 1;
+            } else if result.advanced == 0 && !result.duplicate {
+                ctx.stats.out_of_order += 1;
+            }
+            self.rcv_nxt = self.rcv_nxt + result.advanced;
+            if result.advanced == 0 || had_gap {
+                // RFC 5681 §4.2: out-of-order data, or data filling a gap, is ACKed at once.
+                self.ack_due = AckDue::Now;
+            } else {
+                self.schedule_ack(now, payload.len());
+            }
+        }
+        if seg.flags.contains(TcpFlags::FIN) {
+            let fin_seq = seq + seg.payload.len();
+            if fin_seq.ge(self.rcv_nxt) {
+                self.pending_fin = Some(fin_seq);
+            }
+            self.ack_due = AckDue::Now;
+        }
+        if let Some(fin_seq) = self.pending_fin {
+            if fin_seq == self.rcv_nxt && !self.fin_received {
+                self.pending_fin = None;
+                self.rcv_nxt = self.rcv_nxt + 1;
+                self.fin_received = true;
+                self.ack_due = AckDue::Now;
+                match self.state {
+                    State::SynReceived | State::Established => self.state = State::CloseWait,
+                    State::FinWait1 => {
+                        let fin_acked = self.snd_una.gt(self.data_end());
+                        if fin_acked {
+                            self.enter_time_wait(now);
+                        } else {
+                            self.state = State::Closing;
+                        }
+                    }
+                    State::FinWait2 => self.enter_time_wait(now),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// RFC 9293 §3.8.6.3 and RFC 5681 §4.2: delay the ACK, but acknowledge at least every
+    /// second full-sized segment, and at once while in quick-ACK mode.
+    fn schedule_ack(&mut self, now: Instant, len: usize) {
+        if len >= self.smss {
+            self.unacked_segments += 1;
+        }
+        if self.quick_acks > 0 {
+            self.quick_acks -= 1;
+            self.ack_due = AckDue::Now;
+        } else if self.unacked_segments >= 2 {
+            self.ack_due = AckDue::Now;
+        } else if self.ack_due == AckDue::None {
+            self.ack_due = AckDue::Delayed;
+            self.delayed_ack_at = Some(now + self.config.delayed_ack);
+        }
+    }
+
+    fn enter_time_wait(&mut self, now: Instant) {
+        self.state = State::TimeWait;
+        self.rto_at = None;
+        self.persist_at = None;
+        self.keepalive_at = None;
+        self.close_at = Some(now + self.config.msl * 2);
+    }
+
+    /// RTT from the echoed timestamp (RFC 7323 §4.1), else from the timed segment, which
+    /// Karn's rule (RFC 6298 §3) clears whenever anything is retransmitted.
+    fn take_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let sample = match seg.options.timestamps {
+            Some((_, tsecr)) if self.ts_ok && tsecr != 0 => {
+                let ms = self.ts_now(now).wrapping_sub(tsecr);
+                (ms < 60_000 * 10).then(|| Duration::from_millis(u64::from(ms)))
+            }
+            _ => match self.rtt_probe {
+                Some((end, sent_at)) if seg.ack_number.ge(end) => {
+                    self.rtt_probe = None;
+                    Some(now - sent_at)
+                }
+                _ => None,
+            },
+        };
+        if let Some(rtt) = sample {
+            self.rtt.on_sample(rtt);
+        }
+    }
+
+    /// An ACK for new data: free the send buffer, sample the RTT, grow or recover the
+    /// congestion window, and run the retransmission timer (RFC 6298 §5.2-5.3).
+    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, stats: &mut TcpStats) {
+        let ack = seg.ack_number;
+        let in_flight = self.snd_max - self.snd_una;
+        let data_end = self.data_end();
+        let acked_to = if ack.gt(data_end) { data_end } else { ack };
+        let data_acked = if acked_to.gt(self.data_seq) { acked_to - self.data_seq } else { 0 };
+        self.send.ack(data_acked);
+        self.data_seq = self.data_seq + data_acked;
+        self.snd_una = ack;
+        if self.snd_nxt.lt(self.snd_una) {
+            self.snd_nxt = self.snd_una;
+        }
+        self.take_rtt_sample(now, seg);
+        self.retries = 0;
+        self.dup_acks = 0;
+
+        match self.recovery_point {
+            Some(point) if ack.ge(point) => {
+                // Full acknowledgment: recovery is over (RFC 6582 §3.2 step 3).
+                self.recovery_point = None;
+                self.recovery_inflation = 0;
+                self.scoreboard.exit_recovery();
+                self.cc.on_recovery_exit(now);
+            }
+            Some(_) => {
+                // Partial acknowledgment (RFC 6582 §3.2 step 5): resend the next hole and
+                // deflate by what was acknowledged, adding back one segment.
+                if !self.sack_ok {
+                    self.retransmit_head = true;
+                    self.recovery_inflation = self.recovery_inflation.saturating_sub(data_acked).saturating_add(self.smss);
+                    stats.fast_retransmits += 1;
+                }
+            }
+            None => self.cc.on_ack(now, data_acked, self.rtt.srtt(), in_flight),
+        }
+
+        if self.snd_una == self.snd_max {
+            self.rto_at = None;
+        } else {
+            self.rto_at = Some(now + self.rtt.rto());
+        }
+    }
+
+    /// RFC 5681 §3.2 and RFC 6675 §5: three duplicate ACKs, or the SACK scoreboard
+    /// showing the first segment lost, start fast retransmit and recovery.
+    fn on_duplicate_ack(&mut self, now: Instant, stats: &mut TcpStats) {
+        self.dup_acks += 1;
+        if self.recovery_point.is_some() {
+            if !self.sack_ok {
+                // RFC 5681 §3.2 step 4: each further duplicate inflates the window.
+                self.recovery_inflation += self.smss;
+            }
+            return;
+        }
+        let lost = self.sack_ok && self.scoreboard.is_lost(self.snd_una, self.smss);
+        if self.dup_acks >= DUP_THRESH || lost {
+            stats.fast_retransmits += 1;
+            let in_flight = self.snd_max - self.snd_una;
+            self.cc.on_loss(now, in_flight);
+            self.recovery_point = Some(self.snd_max);
+            self.rtt_probe = None;
+            if self.sack_ok {
+                self.scoreboard.enter_recovery(self.snd_max);
+            } else {
+                self.retransmit_head = true;
+                self.recovery_inflation = DUP_THRESH as usize * self.smss;
+            }
+        }
+    }
+
+    pub(super) fn restart_keepalive(&mut self, now: Instant) {
+        if let Some(keepalive) = self.config.keepalive {
+            self.keepalive_probes = 0;
+            self.keepalive_at = Some(now + keepalive.idle);
+        }
+    }
+}

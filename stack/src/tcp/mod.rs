@@ -1,0 +1,33 @@
+//! TCP (RFC 9293) with window scaling and timestamps (RFC 7323), SACK (RFC 2018, 6675),
+//! NewReno and CUBIC (RFC 5681, 6582, 9438), RFC 5961's protections and RFC 6528 ISNs.
+//!
+//! - [`Connection`]: the control block; `input.rs` takes segments in, `output.rs` sends
+//!   them, `timer.rs` runs timers. Pure: it takes `now` and returns segments.
+//! - [`SendBuffer`], [`ReceiveBuffer`]: the byte queues, with out-of-order reassembly.
+//! - [`Scoreboard`]: the sender's SACK state; [`congestion`]: the window algorithms;
+//!   [`RttEstimator`]: RFC 6298.
+
+pub mod config;
+pub mod congestion;
+mod connection;
+mod input;
+pub mod isn;
+mod output;
+pub mod recv_buffer;
+pub mod rtt;
+pub mod scoreboard;
+pub mod send_buffer;
+mod state;
+mod stats;
+mod timer;
+
+pub use config::{KeepaliveConfig, TcpConfig};
+pub use connection::{Connection, TcpError, DEFAULT_MSS};
+pub use input::InputContext;
+pub use output::Segment;
+pub use recv_buffer::ReceiveBuffer;
+pub use rtt::RttEstimator;
+pub use scoreboard::Scoreboard;
+pub use send_buffer::SendBuffer;
+pub use state::State;
+pub use stats::TcpStats;

@@ -1,0 +1,327 @@
+//! Segment departure: what a connection sends next, and when it holds back.
+//!
+//! Priority, highest first: a pending RST; the SYN or SYN-ACK; a SACK-recovery
+//! retransmission (RFC 6675 §5); new data and FIN within the send window, subject to
+//! Nagle and sender silly-window avoidance (RFC 9293 §3.7.4, §3.8.6.2.1); a window probe
+//! (§3.8.6.1); a keepalive probe (RFC 1122 §4.2.3.6); finally a bare ACK when one is owed.
+
+use super::connection::{AckDue, Connection};
+use super::congestion::CongestionControl;
+use super::scoreboard::NextSeg;
+use super::state::State;
+use super::stats::TcpStats;
+use crate::time::Instant;
+use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+
+/// A segment to transmit: the header, and which bytes of the send buffer follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Every header field and option; `payload` is empty, the data is named below.
+    pub repr: TcpRepr<'static>,
+    /// Offset of the payload in the send buffer (from its first unacknowledged byte).
+    pub data_offset: usize,
+    pub data_len: usize,
+}
+
+impl Segment {
+    /// Sequence space the segment occupies (payload, SYN and FIN).
+    pub fn seq_len(&self) -> usize {
+        self.data_len + usize::from(self.repr.flags.contains(TcpFlags::SYN)) + usize::from(self.repr.flags.contains(TcpFlags::FIN))
+    }
+}
+
+impl Connection {
+    /// The payload of `segment`, as up to two slices of the send buffer.
+    pub fn payload(&self, segment: &Segment) -> (&[u8], &[u8]) {
+        self.send.peek(segment.data_offset, segment.data_len)
+    }
+
+    /// The FIN has been sent in the current pass (it occupies the sequence number after
+    /// the data; a retransmission timeout rewinds SND.NXT before it).
+    pub(super) fn fin_sent(&self) -> bool {
+        self.fin_queued && self.snd_nxt.gt(self.data_end())
+    }
+
+    /// Whether data or a FIN could leave now (ignoring Nagle's hold, which only waits).
+    pub(super) fn has_sendable(&self) -> bool {
+        match self.state {
+            State::SynSent | State::SynReceived => self.snd_nxt == self.iss,
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck => {
+                let (len, fin) = self.new_data_extent();
+                len > 0 || fin || (self.recovery_point.is_some() && self.sack_ok)
+            }
+            _ => false,
+        }
+    }
+
+    /// Next segment to transmit, if any. Call until `None`.
+    pub fn next_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+        let segment = self.choose_segment(now, stats)?;
+        self.after_send(now, &segment, stats);
+        Some(segment)
+    }
+
+    fn choose_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+        if let Some(rst) = self.rst.take() {
+            stats.resets_sent += 1;
+            let mut flags = TcpFlags::RST;
+            if rst.ack.is_some() {
+                flags.insert(TcpFlags::ACK);
+            }
+            let repr = TcpRepr {
+                src_port: self.local.port(),
+                dst_port: self.remote.port(),
+                seq_number: rst.seq,
+                ack_number: rst.ack.unwrap_or(SeqNumber(0)),
+                flags,
+                window_len: 0,
+                urgent_pointer: 0,
+                options: TcpOptions::default(),
+                payload: &[],
+            };
+            return Some(Segment { repr, data_offset: 0, data_len: 0 });
+        }
+        match self.state {
+            State::Closed | State::Listen | State::TimeWait => {
+                return self.ack_if_due(now);
+            }
+            State::SynSent => return (self.snd_nxt == self.iss).then(|| self.syn_segment(now, false)),
+            State::SynReceived => {
+                if self.snd_nxt == self.iss {
+                    return Some(self.syn_segment(now, true));
+                }
+                return self.ack_if_due(now);
+            }
+            _ => {}
+        }
+
+        if self.sack_ok && self.recovery_point.is_some() {
+            if let Some(segment) = self.sack_retransmission(now, stats) {
+                return Some(segment);
+            }
+        }
+
+        if self.retransmit_head {
+            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacknowledged segment.
+            self.retransmit_head = false;
+            let available = if self.data_end().gt(self.snd_una) { self.data_end() - self.snd_una } else { 0 };
+            let len = available.min(self.smss);
+            let fin = self.fin_queued && self.snd_una + len == self.data_end() && self.snd_max.gt(self.data_end());
+            if len > 0 || fin {
+                stats.retransmitted_segments += 1;
+                let seq = self.snd_una;
+                return Some(self.data_segment(now, seq, len, fin));
+            }
+        }
+
+        let (len, fin) = self.new_data_extent();
+        if len > 0 || fin {
+            let seq = self.snd_nxt;
+            if seq.lt(self.snd_max) {
+                stats.retransmitted_segments += 1;
+            } else if self.bytes_in_flight() == 0 && now - self.last_sent_at > self.rtt.rto() {
+                // RFC 5681 §4.1: restart after an idle period.
+                self.cc.on_idle_restart(now);
+            }
+            if self.rtt_probe.is_none() && !self.ts_ok && seq == self.snd_max && len > 0 {
+                self.rtt_probe = Some((seq + len, now));
+            }
+            return Some(self.data_segment(now, seq, len, fin));
+        }
+
+        if self.probe_due {
+            self.probe_due = false;
+            if self.send.len() > 0 && self.snd_wnd == 0 && self.data_end().gt(self.snd_nxt) {
+                // RFC 9293 §3.8.6.1: probe a zero window with one byte of new data.
+                stats.window_probes += 1;
+                let seq = self.snd_nxt;
+                return Some(self.data_segment(now, seq, 1, false));
+            }
+            if self.keepalive_probes > 0 {
+                // RFC 1122 §4.2.3.6: an old sequence number forces the peer to answer.
+                stats.keepalive_probes += 1;
+                let seq = self.snd_una - 1;
+                return Some(self.control_segment(now, seq, TcpFlags::ACK));
+            }
+        }
+        self.ack_if_due(now)
+    }
+
+    fn ack_if_due(&mut self, now: Instant) -> Option<Segment> {
+        if self.ack_due != AckDue::Now || !self.state.is_synchronized() && self.state != State::SynReceived {
+            return None;
+        }
+        Some(self.control_segment(now, self.snd_nxt, TcpFlags::ACK))
+    }
+
+    /// RFC 6675 §5 (C): during SACK recovery, what NextSeg() picks, while pipe < cwnd.
+    fn sack_retransmission(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+        let pipe = self.scoreboard.pipe(self.snd_una, self.snd_max, self.smss);
+        if self.cc.cwnd().saturating_sub(pipe) < self.smss {
+            return None;
+        }
+        let (len, _) = self.new_data_extent();
+        match self.scoreboard.next_seg(self.snd_una, self.snd_max, self.smss, len > 0)? {
+            NextSeg::Retransmit { seq, len } | NextSeg::Rescue { seq, len } => {
+                let len = len.min(self.smss).min(self.data_end() - seq);
+                if len == 0 {
+                    return None;
+                }
+                self.scoreboard.mark_retransmitted(seq, len);
+                stats.retransmitted_segments += 1;
+                Some(self.data_segment(now, seq, len, false))
+            }
+            NextSeg::New => None,
+        }
+    }
+
+    /// How much new data (and whether the FIN) may go at SND.NXT now.
+    pub(super) fn new_data_extent(&self) -> (usize, bool) {
+        let data_end = self.data_end();
+        let available = if data_end.gt(self.snd_nxt) { data_end - self.snd_nxt } else { 0 };
+        let in_flight = self.bytes_in_flight();
+        let window = if self.sack_ok && self.recovery_point.is_some() {
+            // RFC 6675: new data only while pipe leaves room in cwnd.
+            let pipe = self.scoreboard.pipe(self.snd_una, self.snd_max, self.smss);
+            self.snd_wnd.saturating_sub(in_flight).min(self.cc.cwnd().saturating_sub(pipe))
+        } else {
+            self.snd_wnd.min(self.cc.cwnd() + self.recovery_inflation).saturating_sub(in_flight)
+        };
+        let mut len = available.min(window).min(self.smss);
+        // Sender silly-window avoidance with Nagle (RFC 9293 §3.8.6.2.1, §3.7.4): send a
+        // full segment, or everything left when nothing is in flight (or Nagle is off),
+        // or at least half the largest window the peer has offered.
+        let full = len >= self.smss;
+        let everything = len == available && len > 0;
+        let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
+        let nagle_clear = in_flight == 0 || self.config.nodelay;
+        if !(full || (everything && nagle_clear) || half_window) {
+            len = 0;
+        }
+        let fin = self.fin_queued && !self.fin_sent() && self.snd_nxt + len == data_end;
+        (len, fin)
+    }
+
+    fn base_header(&self, now: Instant, seq: SeqNumber, flags: TcpFlags) -> TcpRepr<'static> {
+        let mut options = TcpOptions::default();
+        if self.ts_ok {
+            options.timestamps = Some((self.ts_now(now), self.ts_recent));
+        }
+        if self.sack_ok && flags.contains(TcpFlags::ACK) && self.recv.has_out_of_order() {
+            options.sack_blocks = self.recv.sack_blocks(self.rcv_nxt);
+        }
+        TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: seq,
+            ack_number: if flags.contains(TcpFlags::ACK) { self.rcv_nxt } else { SeqNumber(0) },
+            flags,
+            window_len: 0,
+            urgent_pointer: 0,
+            options,
+            payload: &[],
+        }
+    }
+
+    /// The window field for a non-SYN segment, with receiver SWS avoidance (RFC 9293
+    /// §3.8.6.2.2): the right edge moves only by min(buffer/2, MSS) or more, and never left.
+    fn window_field(&mut self) -> u16 {
+        let free = self.window_to_advertise();
+        let current = if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv - self.rcv_nxt } else { 0 };
+        let threshold = (self.config.recv_buffer / 2).min(self.smss);
+        let window = if free >= current + threshold { free } else { current };
+        let field = (window >> self.rcv_wscale).min(0xffff);
+        let edge = self.rcv_nxt + (field << self.rcv_wscale);
+        if edge.gt(self.rcv_adv) {
+            self.rcv_adv = edge;
+        }
+        field as u16
+    }
+
+    fn control_segment(&mut self, now: Instant, seq: SeqNumber, flags: TcpFlags) -> Segment {
+        let mut repr = self.base_header(now, seq, flags);
+        repr.window_len = self.window_field();
+        Segment { repr, data_offset: 0, data_len: 0 }
+    }
+
+    fn data_segment(&mut self, now: Instant, seq: SeqNumber, len: usize, fin: bool) -> Segment {
+        let mut flags = TcpFlags::ACK;
+        if len > 0 && seq + len == self.data_end() {
+            flags.insert(TcpFlags::PSH);
+        }
+        if fin {
+            flags.insert(TcpFlags::FIN);
+        }
+        let mut repr = self.base_header(now, seq, flags);
+        repr.window_len = self.window_field();
+        let data_offset = seq - self.data_seq;
+        Segment { repr, data_offset, data_len: len }
+    }
+
+    /// SYN (active open) or SYN-ACK (passive open) with the options we offer or accept.
+    fn syn_segment(&mut self, now: Instant, ack: bool) -> Segment {
+        let flags = if ack { TcpFlags::SYN | TcpFlags::ACK } else { TcpFlags::SYN };
+        let mut options = TcpOptions { mss: Some(self.our_mss.min(0xffff) as u16), ..TcpOptions::default() };
+        // In a SYN-ACK, offer only what the peer offered (RFC 7323 §1.3, RFC 2018 §2).
+        if self.config.window_scaling && (!ack || self.wscale_agreed) {
+            options.window_scale = Some(self.offered_wscale);
+        }
+        if self.config.sack && (!ack || self.sack_ok) {
+            options.sack_permitted = true;
+        }
+        if self.config.timestamps && (!ack || self.ts_ok) {
+            options.timestamps = Some((self.ts_now(now), if ack { self.ts_recent } else { 0 }));
+        }
+        let window = self.recv.window().min(0xffff);
+        self.rcv_adv = self.rcv_nxt + window;
+        let repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: self.iss,
+            ack_number: if ack { self.rcv_nxt } else { SeqNumber(0) },
+            flags,
+            window_len: window as u16,
+            urgent_pointer: 0,
+            options,
+            payload: &[],
+        };
+        Segment { repr, data_offset: 0, data_len: 0 }
+    }
+
+    /// Bookkeeping common to every segment sent.
+    fn after_send(&mut self, now: Instant, segment: &Segment, stats: &mut TcpStats) {
+        stats.segments_out += 1;
+        self.last_sent_at = now;
+        let flags = segment.repr.flags;
+        if flags.contains(TcpFlags::RST) {
+            return;
+        }
+        if flags.contains(TcpFlags::ACK) {
+            self.ack_due = AckDue::None;
+            self.delayed_ack_at = None;
+            self.unacked_segments = 0;
+            self.last_ack_sent = self.rcv_nxt;
+        }
+        let seq_len = segment.seq_len();
+        if seq_len == 0 {
+            return;
+        }
+        let seq = segment.repr.seq_number;
+        let end = seq + seq_len;
+        // A retransmission from the SACK scoreboard does not move SND.NXT.
+        if seq == self.snd_nxt {
+            self.snd_nxt = end;
+        }
+        if end.gt(self.snd_max) {
+            self.snd_max = end;
+        }
+        if self.snd_wnd == 0 && segment.data_len > 0 && !flags.contains(TcpFlags::SYN) {
+            // A window probe: the persist timer, not the retransmission timer, times it.
+            return;
+        }
+        if self.rto_at.is_none() {
+            self.rto_at = Some(now + self.rtt.rto());
+        }
+        self.persist_at = None;
+    }
+}

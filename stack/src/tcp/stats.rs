@@ -1,0 +1,84 @@
+//! TCP counters, in the spirit of Linux's `netstat -s` / `nstat` TcpExt counters.
+
+use core::fmt;
+
+macro_rules! tcp_counters {
+    ($($(#[doc = $doc:literal])* $field:ident,)*) => {
+        /// Counters across every connection of a stack instance.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct TcpStats {
+            $($(#[doc = $doc])* pub $field: u64,)*
+        }
+
+        impl TcpStats {
+            /// (name, value) for every counter, in declaration order.
+            pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> {
+                [$((stringify!($field), self.$field),)*].into_iter()
+            }
+        }
+    };
+}
+
+tcp_counters! {
+    /// Segments received and handed to a connection or listener.
+    segments_in,
+    /// Segments sent, retransmissions included.
+    segments_out,
+    /// Data segments sent again (any cause).
+    retransmitted_segments,
+    /// Fast retransmissions (three duplicate ACKs or SACK loss detection).
+    fast_retransmits,
+    /// Retransmission timeouts.
+    timeouts,
+    /// Active opens (connect).
+    active_opens,
+    /// Passive opens (SYNs accepted by a listener).
+    passive_opens,
+    /// Connections that reached ESTABLISHED.
+    established,
+    /// Connections that failed to open (refused, timed out).
+    failed_opens,
+    /// RSTs sent.
+    resets_sent,
+    /// RSTs received and acted on.
+    resets_received,
+    /// Challenge ACKs sent (RFC 5961).
+    challenge_acks,
+    /// Challenge ACKs suppressed by the rate limit.
+    challenge_acks_suppressed,
+    /// Segments outside the receive window (answered with an ACK, then dropped).
+    out_of_window,
+    /// Segments failing the PAWS check (RFC 7323 §5).
+    paws_rejected,
+    /// ACKs for data never sent, or too old (RFC 5961 §5).
+    bad_acks,
+    /// Out-of-order segments queued.
+    out_of_order,
+    /// Out-of-order segments dropped because the gap limit was reached.
+    out_of_order_dropped,
+    /// SYNs dropped because the listen queue was full (Linux ListenOverflows).
+    listen_overflows,
+    /// Segments to a port with no listener (answered with RST).
+    no_listener,
+    /// Window probes sent (persist timer).
+    window_probes,
+    /// Keepalive probes sent.
+    keepalive_probes,
+    /// Connections aborted by keepalive.
+    keepalive_timeouts,
+    /// Delayed ACKs sent when their timer fired.
+    delayed_acks,
+    /// TIME_WAIT connections replaced by a new SYN (RFC 6191).
+    time_wait_reused,
+    /// Segments with bad checksums or malformed headers.
+    malformed,
+}
+
+impl fmt::Display for TcpStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, value) in self.iter().filter(|&(_, v)| v > 0) {
+            writeln!(f, "tcp {name}: {value}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! Timer expiry: retransmission (RFC 6298 §5), persist (RFC 9293 §3.8.6.1), delayed ACK
+//! (§3.8.6.3), keepalive (RFC 1122 §4.2.3.6), FIN_WAIT_2 and TIME_WAIT (§3.4.2).
+
+use super::connection::{AckDue, Connection, TcpError, MAX_PERSIST};
+use super::congestion::CongestionControl;
+use super::state::State;
+use super::stats::TcpStats;
+use crate::time::Instant;
+
+impl Connection {
+    /// Runs every timer due at `now`.
+    pub fn on_timers(&mut self, now: Instant, stats: &mut TcpStats) {
+        if self.close_at.is_some_and(|t| t <= now) {
+            // TIME_WAIT over, or an orphan gave up in FIN_WAIT_2.
+            self.close_at = None;
+            self.enter_closed(None);
+            return;
+        }
+        if self.rto_at.is_some_and(|t| t <= now) {
+            self.on_retransmission_timeout(now, stats);
+        }
+        if self.persist_at.is_some_and(|t| t <= now) {
+            self.persist_at = None;
+            self.probe_due = true;
+            self.persist_backoff = (self.persist_backoff + 1).min(16);
+            // A probe outstanding from the last round is sent again from SND.UNA.
+            if self.snd_nxt.gt(self.snd_una) && self.snd_wnd == 0 {
+                self.snd_nxt = self.snd_una;
+            }
+            self.persist_at = Some(now + self.persist_interval());
+        }
+        if self.delayed_ack_at.is_some_and(|t| t <= now) {
+            self.delayed_ack_at = None;
+            if self.ack_due == AckDue::Delayed {
+                stats.delayed_acks += 1;
+                self.ack_due = AckDue::Now;
+            }
+        }
+        if self.keepalive_at.is_some_and(|t| t <= now) {
+            self.on_keepalive(now, stats);
+        }
+    }
+
+    fn persist_interval(&self) -> crate::time::Duration {
+        (self.rtt.rto() * (1u32 << self.persist_backoff.min(10))).min(MAX_PERSIST)
+    }
+
+    /// Arms the persist timer when data waits behind a window too small to use and
+    /// nothing is in flight to bring a window update (RFC 9293 §3.8.6.1).
+    pub fn update_persist(&mut self, now: Instant) {
+        let waiting = self.data_end().gt(self.snd_nxt);
+        let stalled = self.snd_wnd < self.smss.min(self.data_end() - self.snd_nxt);
+        if self.state.is_synchronized() && waiting && stalled && self.snd_nxt == self.snd_una {
+            if self.persist_at.is_none() && self.rto_at.is_none() {
+                self.persist_at = Some(now + self.persist_interval());
+            }
+        }
+    }
+
+    /// RFC 6298 §5.4-5.7: back off, shrink the window to one segment (RFC 5681 §3.1) and
+    /// send again from the first unacknowledged byte; give up after the retry limit.
+    fn on_retransmission_timeout(&mut self, now: Instant, stats: &mut TcpStats) {
+        stats.timeouts += 1;
+        self.retries += 1;
+        self.rtt_probe = None;
+        let limit = match self.state {
+            State::SynSent => self.config.syn_retries,
+            State::SynReceived => self.config.synack_retries,
+            _ => self.config.data_retries,
+        };
+        if self.retries > limit {
+            if self.state == State::SynSent {
+                stats.failed_opens += 1;
+            }
+            self.enter_closed(Some(TcpError::TimedOut));
+            return;
+        }
+        self.rtt.backoff();
+        match self.state {
+            State::SynSent | State::SynReceived => self.snd_nxt = self.iss,
+            _ => {
+                let in_flight = self.snd_max - self.snd_una;
+                self.cc.on_timeout(now, in_flight);
+                self.recovery_point = None;
+                self.recovery_inflation = 0;
+                self.retransmit_head = false;
+                self.dup_acks = 0;
+                self.scoreboard.exit_recovery();
+                self.snd_nxt = self.snd_una;
+            }
+        }
+        self.rto_at = Some(now + self.rtt.rto());
+    }
+
+    fn on_keepalive(&mut self, now: Instant, stats: &mut TcpStats) {
+        let Some(keepalive) = self.config.keepalive else {
+            self.keepalive_at = None;
+            return;
+        };
+        if !self.state.is_synchronized() {
+            self.keepalive_at = Some(now + keepalive.idle);
+            return;
+        }
+        if self.keepalive_probes >= keepalive.count {
+            stats.keepalive_timeouts += 1;
+            self.abort();
+            self.error = Some(TcpError::TimedOut);
+            return;
+        }
+        // Probe only an idle connection: data in flight has its own timer.
+        if self.snd_una == self.snd_max {
+            self.keepalive_probes += 1;
+            self.probe_due = true;
+        }
+        self.keepalive_at = Some(now + keepalive.interval);
+    }
+}
