@@ -19,6 +19,7 @@ pub mod iface;
 pub mod phy;
 pub mod sim;
 pub mod socket;
+pub mod tcp;
 pub mod time;
 pub mod trace;
 pub mod wire;

@@ -1,1 +1,151 @@
-fn main() {}
+//! Sluice's task runner: `cargo xtask <task>` (the alias is in .cargo/config.toml).
+//!
+//! Every task runs from the workspace root, whatever the caller's directory.
+
+mod cmd;
+mod fuzz;
+mod steps;
+mod test;
+mod tools;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::cmd::Cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Sluice's test, demo, benchmark and fuzzing tasks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// The whole test suite, exactly what CI runs: tools, fmt, clippy, tests, bounded fuzzing.
+    Test {
+        /// Seconds each fuzz target runs.
+        #[arg(long, value_name = "N", env = "SLUICE_FUZZ_SECS", default_value_t = 20,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        fuzz_secs: u64,
+        /// Leave out the fuzzing step (for quick local runs; CI fuzzes).
+        #[arg(long)]
+        skip_fuzz: bool,
+    },
+    /// Builds sluice in release, runs its simulated demo into a pcap and decodes it with tshark.
+    Demo,
+    /// Runs the criterion benchmarks in bench/.
+    Bench {
+        /// Run only the benchmarks whose id contains NAME (e.g. `checksum`, `parse`, `mtu`).
+        name: Option<String>,
+    },
+    /// Runs one fuzz target: until a crash or Ctrl-C, or for --secs seconds.
+    Fuzz {
+        /// A target declared in stack/fuzz/Cargo.toml (e.g. `ethernet`).
+        target: String,
+        /// Corpus directories or single inputs to run instead of stack/fuzz/corpus/TARGET
+        /// (give a crash file from stack/fuzz/artifacts/TARGET to reproduce it).
+        inputs: Vec<PathBuf>,
+        /// Stop after N seconds.
+        #[arg(long, value_name = "N")]
+        secs: Option<u64>,
+        /// Build with AddressSanitizer (about 5x slower; for code that uses `unsafe`).
+        #[arg(long)]
+        asan: bool,
+        /// Further libFuzzer options, after `--` (e.g. `-- -jobs=2`).
+        #[arg(last = true)]
+        fuzzer_args: Vec<String>,
+    },
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits inside the workspace").to_path_buf()
+}
+
+fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let root = workspace_root();
+    // Paths the user typed are relative to where they typed them.
+    let task = match cli.task {
+        Task::Fuzz { target, inputs, secs, asan, fuzzer_args } => {
+            let inputs = inputs
+                .into_iter()
+                .map(|p| std::path::absolute(&p).with_context(|| format!("bad path {}", p.display())))
+                .collect::<Result<_>>()?;
+            Task::Fuzz { target, inputs, secs, asan, fuzzer_args }
+        }
+        task => task,
+    };
+    std::env::set_current_dir(&root).with_context(|| format!("could not enter {}", root.display()))?;
+
+    match task {
+        Task::Test { fuzz_secs, skip_fuzz } => {
+            test::run(&root, &test::Options { fuzz_secs: (!skip_fuzz).then_some(fuzz_secs) })
+        }
+        Task::Demo => demo(&root),
+        Task::Bench { name } => bench(name.as_deref()),
+        Task::Fuzz { target, inputs, secs, asan, fuzzer_args } => {
+            tools::ensure_cargo_fuzz()?;
+            let sanitizer = if asan { fuzz::Sanitizer::Address } else { fuzz::Sanitizer::None };
+            fuzz::run_interactive(&target, secs, &inputs, sanitizer, &fuzzer_args)
+        }
+    }
+}
+
+/// The pcap the demo writes, relative to the workspace root.
+const DEMO_PCAP: &str = "target/demo/demo.pcap";
+
+fn demo(root: &Path) -> Result<()> {
+    // tshark only decodes the result: without root to install it, the demo still runs.
+    let tshark = match tools::ensure_apt(&[tools::TSHARK]) {
+        Ok(()) => true,
+        Err(err) => {
+            eprintln!("note: {err:#}; the pcap will not be decoded");
+            false
+        }
+    };
+    Cmd::cargo().args(["build", "--release", "-p", "sluice", "--bin", "sluice"]).run()?;
+
+    let pcap = root.join(DEMO_PCAP);
+    let dir = pcap.parent().expect("the pcap path has a directory");
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    match std::fs::remove_file(&pcap) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("could not remove the old {}", pcap.display())),
+    }
+    Cmd::cargo()
+        .args(["run", "--quiet", "--release", "-p", "sluice", "--bin", "sluice", "--"])
+        .args(["demo", "--pcap", DEMO_PCAP])
+        .run()?;
+    if !pcap.is_file() {
+        bail!("`sluice demo` exited successfully but wrote no {}", pcap.display());
+    }
+
+    if tshark {
+        println!();
+        Cmd::new("tshark").args(["-r", DEMO_PCAP]).run()?;
+    }
+    Ok(())
+}
+
+fn bench(name: Option<&str>) -> Result<()> {
+    let mut cmd = Cmd::cargo().args(["bench", "-p", "sluice-bench"]);
+    if let Some(name) = name {
+        cmd = cmd.args(["--", name]);
+    }
+    cmd.run()
+}

@@ -15,12 +15,14 @@ use super::neighbor::{Enqueued, NeighborCache, NeighborEvent, NeighborState};
 use super::rate_limit::TokenBucket;
 use super::stats::{DropReason, Stats};
 use crate::phy::{Device, RxToken, TxToken};
+use crate::socket::tcp::TcpInput;
 use crate::socket::{Socket, SocketError, SocketHandle, SocketSet};
 use crate::time::{Duration, Instant};
 use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
 use crate::wire::{
     self, ArpOperation, ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetAddress, EthernetFrame,
-    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Addr, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
+    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Addr, Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr,
+    UdpPacket, UdpRepr,
 };
 
 /// Frames taken from the device per `poll`, so egress and timers get their turn.
@@ -35,7 +37,15 @@ const ANNOUNCE_INTERVAL: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Copy)]
 enum IpPayload<'a> {
     Icmp(Icmpv4Repr<'a>),
-    Udp { repr: UdpRepr, data: &'a [u8] },
+    Udp {
+        repr: UdpRepr,
+        data: &'a [u8],
+    },
+    /// A TCP header and its payload, in up to two pieces (the send buffer is a ring).
+    Tcp {
+        repr: TcpRepr<'a>,
+        data: (&'a [u8], &'a [u8]),
+    },
 }
 
 impl IpPayload<'_> {
@@ -43,6 +53,7 @@ impl IpPayload<'_> {
         match self {
             IpPayload::Icmp(_) => IpProtocol::Icmp,
             IpPayload::Udp { .. } => IpProtocol::Udp,
+            IpPayload::Tcp { .. } => IpProtocol::Tcp,
         }
     }
 
@@ -50,6 +61,7 @@ impl IpPayload<'_> {
         match self {
             IpPayload::Icmp(repr) => repr.buffer_len(),
             IpPayload::Udp { repr, data } => repr.header_len() + data.len(),
+            IpPayload::Tcp { repr, data } => repr.header_len() + data.0.len() + data.1.len(),
         }
     }
 
@@ -58,6 +70,14 @@ impl IpPayload<'_> {
             IpPayload::Icmp(repr) => repr.emit(&mut Icmpv4Packet::new_unchecked(buf)),
             IpPayload::Udp { repr, data } => {
                 repr.emit(&mut UdpPacket::new_unchecked(buf), ip.src_addr, ip.dst_addr, data)
+            }
+            IpPayload::Tcp { repr, data: (first, second) } => {
+                let mut packet = TcpPacket::new_unchecked(buf);
+                repr.emit_header(&mut packet);
+                let payload = packet.payload_mut();
+                payload[..first.len()].copy_from_slice(first);
+                payload[first.len()..first.len() + second.len()].copy_from_slice(second);
+                packet.fill_checksum(ip.src_addr, ip.dst_addr);
             }
         }
     }
@@ -140,6 +160,12 @@ impl Interface {
         self.config.addr.address()
     }
 
+    /// Tells a socket set which address and MTU its connections use. `poll` does it too;
+    /// call this to `connect` before the first poll.
+    pub fn attach(&self, sockets: &mut SocketSet) {
+        sockets.set_link(self.ipv4_addr(), self.mtu);
+    }
+
     /// Processes received frames, timers and queued output. Returns whether anything
     /// happened (a frame received or sent, a timer run).
     pub fn poll<D: Device>(&mut self, now: Instant, device: &mut D, sockets: &mut SocketSet) -> bool {
@@ -147,6 +173,7 @@ impl Interface {
         self.mtu = caps.mtu;
         self.rx_checksums =
             if caps.rx_checksums_unverified { ChecksumMode::Trust } else { ChecksumMode::Verify };
+        sockets.set_link(self.ipv4_addr(), self.mtu);
         let mut progress = false;
         for _ in 0..RX_BATCH {
             let Some((rx, tx)) = device.receive(now) else { break };
@@ -165,7 +192,10 @@ impl Interface {
             return Some(now);
         }
         let announce = (self.announcements_left > 0).then_some(self.next_announcement);
-        [announce, self.neighbors.poll_at(), self.fragments.poll_at()].into_iter().flatten().min()
+        [announce, self.neighbors.poll_at(), self.fragments.poll_at(), sockets.tcp_poll_at()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ---------------------------------------------------------------- ingress
@@ -316,7 +346,7 @@ impl Interface {
         match ip.next_header {
             IpProtocol::Icmp => self.process_icmp(now, ip, payload, broadcast, tx, sockets),
             IpProtocol::Udp => self.process_udp(now, ip, payload, broadcast, tx, sockets),
-            IpProtocol::Tcp => Err(DropReason::TcpNoSocket),
+            IpProtocol::Tcp => self.process_tcp(now, ip, payload, broadcast, tx, sockets),
             IpProtocol::Unknown(_) => {
                 // RFC 1122 §3.2.2.1: protocol unreachable.
                 self.send_icmp_error(
@@ -441,6 +471,35 @@ impl Interface {
         }
     }
 
+    /// TCP segments go to their connection or listener; segments for closed ports are
+    /// answered with RST here, through the received frame's token.
+    fn process_tcp<T: TxToken>(
+        &mut self,
+        now: Instant,
+        ip: &Ipv4Repr,
+        payload: &[u8],
+        broadcast: bool,
+        tx: T,
+        sockets: &mut SocketSet,
+    ) -> Result<(), DropReason> {
+        if broadcast {
+            return Err(DropReason::TcpBroadcast);
+        }
+        let packet = TcpPacket::new_checked(payload).map_err(|_| DropReason::TcpMalformed)?;
+        let repr =
+            TcpRepr::parse(&packet, ip.src_addr, ip.dst_addr, self.rx_checksums).map_err(|e| match e {
+                wire::Error::Checksum => DropReason::TcpBadChecksum,
+                _ => DropReason::TcpMalformed,
+            })?;
+        match sockets.tcp_input(now, ip.src_addr, ip.dst_addr, &repr) {
+            TcpInput::Handled | TcpInput::Dropped => Ok(()),
+            TcpInput::Reset(rst) => {
+                self.reply_ip(now, tx, ip.src_addr, IpPayload::Tcp { repr: rst, data: (&[], &[]) });
+                Err(DropReason::TcpNoSocket)
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- ICMP errors
 
     /// Sends an ICMP error about `original` unless RFC 1122 §3.2.2 forbids it or the rate
@@ -532,6 +591,7 @@ impl Interface {
             return progress;
         }
 
+        sockets.tcp_poll_timers(now);
         self.unpark(now, sockets);
         for _ in 0..TX_BATCH {
             let Some(handle) = sockets.pop_tx_ready() else { break };
@@ -572,6 +632,7 @@ impl Interface {
         let dst = match sockets.get(handle) {
             Ok(Socket::Udp(socket)) => socket.tx.peek().map(|(meta, _)| *meta.remote.ip()),
             Ok(Socket::Icmp(socket)) => socket.tx.peek().map(|(meta, _)| meta.addr),
+            Ok(Socket::Tcp(_)) => return self.send_from_connection(now, device, sockets, handle),
             Err(_) => None,
         };
         let Some(dst) = dst else { return Ok(SocketSend::Done { more: false }) };
@@ -610,9 +671,55 @@ impl Interface {
                 socket.tx.pop_with(|_, _| ());
                 !socket.tx.is_empty()
             }
-            Err(_) => false,
+            Ok(Socket::Tcp(_)) | Err(_) => false,
         };
         Ok(SocketSend::Done { more })
+    }
+
+    /// Sends what a TCP connection has ready, segment by segment, straight from its send
+    /// buffer into device buffers. Segments carry DF: TCP sizes them to the MTU itself.
+    fn send_from_connection<D: Device>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        sockets: &mut SocketSet,
+        handle: SocketHandle,
+    ) -> Result<SocketSend, DeviceFull> {
+        let Ok(conn) = sockets.connection(handle) else { return Ok(SocketSend::Done { more: false }) };
+        let dst = *conn.remote().ip();
+        let mut outcome = Ok(SocketSend::Done { more: false });
+        for _ in 0..TX_BATCH {
+            let destination = match self.link_destination(now, dst) {
+                Ok(LinkDestination::Resolve { next_hop, pending: true }) => {
+                    if !self.parked.contains(&(next_hop, handle)) {
+                        self.parked.push((next_hop, handle));
+                    }
+                    outcome = Ok(SocketSend::Parked);
+                    break;
+                }
+                Ok(destination) => Some(destination),
+                // Unroutable: the segment is lost like any other; TCP retransmits and
+                // eventually gives up, reporting the error.
+                Err(_) => None,
+            };
+            let Some(token) = device.transmit(now) else {
+                outcome = Err(DeviceFull);
+                break;
+            };
+            let Some((segment, src, dst)) = sockets.tcp_next_segment(handle, now) else { break };
+            let (first, second) = sockets.tcp_payload(handle, &segment);
+            let mut ip = self.ip_header(src, dst, IpProtocol::Tcp, self.config.default_ttl);
+            ip.dont_frag = true;
+            let payload = IpPayload::Tcp { repr: segment.repr, data: (first, second) };
+            match destination {
+                Some(destination) => {
+                    let _ = self.send_ip_to(now, token, destination, ip, payload);
+                }
+                None => self.stats.count_drop(DropReason::NoRoute),
+            }
+        }
+        sockets.tcp_changed(handle);
+        outcome
     }
 
     /// Builds the oldest datagram of `handle` straight into the device's buffer.
@@ -645,7 +752,7 @@ impl Interface {
                 let ip = self.ip_header(our_ip, meta.addr, IpProtocol::Icmp, socket.ttl);
                 self.send_ip_to(now, token, destination, ip, IpPayload::Icmp(request))
             }
-            Err(_) => Ok(()),
+            Ok(Socket::Tcp(_)) | Err(_) => Ok(()),
         }
     }
 

@@ -88,10 +88,14 @@ drop_reasons! {
     UdpNoSocket => "udp_no_socket",
     /// The socket's receive buffer is full.
     UdpSocketFull => "udp_socket_full",
-    /// A TCP segment: TCP is not handled by this interface yet.
+    /// A TCP segment for a port nobody listens on (answered with RST).
     TcpNoSocket => "tcp_no_socket",
     /// A TCP header that fails validation.
     TcpMalformed => "tcp_malformed",
+    /// The TCP checksum does not verify.
+    TcpBadChecksum => "tcp_bad_checksum",
+    /// A TCP segment sent to a broadcast address.
+    TcpBroadcast => "tcp_broadcast",
     /// No route to the destination (off-link and no gateway).
     NoRoute => "no_route",
     /// The queue of packets waiting for address resolution is full.

@@ -21,7 +21,8 @@ pub struct StackHost<A: App = ()> {
 }
 
 impl<A: App> StackHost<A> {
-    pub fn new(port: PortId, iface: Interface, sockets: SocketSet, app: A) -> StackHost<A> {
+    pub fn new(port: PortId, iface: Interface, mut sockets: SocketSet, app: A) -> StackHost<A> {
+        iface.attach(&mut sockets);
         StackHost { port, iface, sockets, app }
     }
 }

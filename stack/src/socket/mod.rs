@@ -16,15 +16,19 @@ use std::collections::{HashMap, VecDeque};
 
 use thiserror::Error;
 
+use crate::tcp::TcpConfig;
 use crate::wire::Ipv4Addr;
+use tcp::TcpTables;
 
 pub mod icmp;
 mod ports;
 pub mod ring;
+pub mod tcp;
 pub mod udp;
 
 pub use icmp::{EchoReply, IcmpConfig, IcmpSocket};
 pub use ports::{EphemeralPorts, EPHEMERAL_FIRST, EPHEMERAL_LAST};
+pub use tcp::{FourTuple, Listener, Readiness, TcpConnection, TcpSocket};
 pub use udp::{UdpConfig, UdpSocket};
 
 /// A socket descriptor.
@@ -60,6 +64,20 @@ pub enum SocketError {
     TooManySockets(usize),
     #[error("connection refused: {0} answered with ICMP port unreachable")]
     ConnectionRefused(Ipv4Addr),
+    #[error("connection reset by peer")]
+    ConnectionReset,
+    #[error("connection timed out: the peer stopped answering")]
+    TimedOut,
+    #[error("not connected: connect first, or the connection was shut down for writing")]
+    NotConnected,
+    #[error("socket {0} is not listening; call listen first")]
+    NotListening(SocketHandle),
+    #[error("socket {0} is not bound; call bind first")]
+    NotBound(SocketHandle),
+    #[error("socket {0} is already connected")]
+    AlreadyConnected(SocketHandle),
+    #[error("no interface has configured this socket set yet; poll the interface once before connecting")]
+    NoInterface,
     #[error("host {0} is unreachable: no answer to ARP, or ICMP destination unreachable")]
     HostUnreachable(Ipv4Addr),
     #[error("network unreachable: no route to {0}; configure a gateway or an address on its network")]
@@ -71,6 +89,7 @@ pub enum SocketError {
 pub enum Socket {
     Udp(UdpSocket),
     Icmp(IcmpSocket),
+    Tcp(TcpSocket),
 }
 
 #[derive(Debug)]
@@ -80,16 +99,21 @@ struct Slot {
     tx_ready: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SocketSetConfig {
     pub max_sockets: usize,
     /// Seeds the ephemeral port cursor (from the OS RNG in production, fixed in tests).
     pub ephemeral_seed: u64,
+    /// Keys initial sequence numbers (RFC 6528) and table hashing: from the OS RNG in
+    /// production, fixed in tests so runs repeat.
+    pub secret: [u8; 16],
+    /// Options new TCP sockets start with.
+    pub tcp: TcpConfig,
 }
 
 impl Default for SocketSetConfig {
     fn default() -> SocketSetConfig {
-        SocketSetConfig { max_sockets: 65_536, ephemeral_seed: 0 }
+        SocketSetConfig { max_sockets: 65_536, ephemeral_seed: 0, secret: [0; 16], tcp: TcpConfig::default() }
     }
 }
 
@@ -107,6 +131,7 @@ pub struct SocketSet {
     tx_ready: VecDeque<SocketHandle>,
     ephemeral: EphemeralPorts,
     next_icmp_ident: u16,
+    tcp: TcpTables,
 }
 
 impl SocketSet {
@@ -122,6 +147,7 @@ impl SocketSet {
             tx_ready: VecDeque::new(),
             ephemeral: EphemeralPorts::new(config.ephemeral_seed),
             next_icmp_ident: (config.ephemeral_seed >> 16) as u16,
+            tcp: TcpTables::new(config.secret, config.tcp),
         }
     }
 
@@ -201,9 +227,13 @@ impl SocketSet {
         self.udp_port_users.contains_key(&port)
     }
 
-    /// `bind()` for UDP: `addr` may be the wildcard 0.0.0.0 and port 0 picks an ephemeral
-    /// port. A wildcard binding conflicts with every binding of the same port.
+    /// `bind()`: `addr` may be the wildcard 0.0.0.0 and port 0 picks an ephemeral port.
+    /// For UDP a wildcard binding conflicts with every binding of the same port; TCP ports
+    /// are taken whole, as without SO_REUSEADDR.
     pub fn bind(&mut self, handle: SocketHandle, addr: SocketAddrV4) -> Result<SocketAddrV4, SocketError> {
+        if let Socket::Tcp(_) = self.get(handle)? {
+            return self.bind_tcp(handle, addr);
+        }
         if self.udp(handle)?.local.is_some() {
             return Err(SocketError::AlreadyBound(handle));
         }
@@ -312,8 +342,16 @@ impl SocketSet {
         self.icmp_mut(handle)?.dequeue(buf)
     }
 
-    /// `close()`: frees the descriptor and its bindings; queued data is discarded.
+    /// `close()`: frees the descriptor and its bindings. UDP and ICMP data still queued
+    /// is discarded; a TCP connection closes gracefully (or resets with linger 0) and its
+    /// control block lives on until the close completes, as in every BSD stack.
     pub fn close(&mut self, handle: SocketHandle) -> Result<(), SocketError> {
+        if let Socket::Tcp(_) = self.get(handle)? {
+            if self.close_tcp(handle)? {
+                self.free_slot(handle);
+            }
+            return Ok(());
+        }
         let slot = self
             .slots
             .get_mut(handle.0 as usize)
@@ -336,10 +374,21 @@ impl SocketSet {
                     self.icmp_bindings.remove(&ident);
                 }
             }
+            Socket::Tcp(_) => unreachable!("handled above"),
         }
         self.free.push(handle.0);
         self.open -= 1;
         Ok(())
+    }
+
+    /// Releases a slot whose socket has no bindings left.
+    fn free_slot(&mut self, handle: SocketHandle) {
+        if let Some(slot) = self.slots.get_mut(handle.0 as usize) {
+            if slot.take().is_some() {
+                self.free.push(handle.0);
+                self.open -= 1;
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -480,7 +529,7 @@ mod tests {
 
     #[test]
     fn table_is_bounded() {
-        let mut set = SocketSet::new(SocketSetConfig { max_sockets: 2, ephemeral_seed: 0 });
+        let mut set = SocketSet::new(SocketSetConfig { max_sockets: 2, ..SocketSetConfig::default() });
         set.udp_socket(UdpConfig::default()).unwrap();
         set.udp_socket(UdpConfig::default()).unwrap();
         assert_eq!(set.udp_socket(UdpConfig::default()).unwrap_err(), SocketError::TooManySockets(2));

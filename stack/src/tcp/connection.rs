@@ -173,7 +173,15 @@ fn window_scale_for(buffer: usize) -> u8 {
 }
 
 impl Connection {
-    fn new(now: Instant, local: SocketAddrV4, remote: SocketAddrV4, config: TcpConfig, iss: SeqNumber, ts_offset: u32, mtu: usize) -> Connection {
+    fn new(
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        config: TcpConfig,
+        iss: SeqNumber,
+        ts_offset: u32,
+        mtu: usize,
+    ) -> Connection {
         let our_mss = mtu.saturating_sub(40).max(64);
         let offered_wscale = if config.window_scaling { window_scale_for(config.recv_buffer) } else { 0 };
         Connection {
@@ -331,6 +339,26 @@ impl Connection {
         &self.config
     }
 
+    /// Options that may change on a live connection (Nagle, keepalive).
+    pub fn config_mut(&mut self) -> &mut TcpConfig {
+        &mut self.config
+    }
+
+    /// The handshake completed at some point (for reporting after the close).
+    pub fn was_established(&self) -> bool {
+        self.irs != SeqNumber(0) || self.snd_una.gt(self.iss)
+    }
+
+    /// RFC 6191 and Linux's TIME_WAIT reuse: a new SYN for this 4-tuple is accepted when
+    /// its timestamp is newer than the last seen, or, without timestamps, its sequence
+    /// number is beyond the old connection's.
+    pub fn accepts_reuse(&self, syn: &crate::wire::TcpRepr<'_>) -> bool {
+        match (self.ts_ok, syn.options.timestamps) {
+            (true, Some((tsval, _))) => (tsval.wrapping_sub(self.ts_recent) as i32) > 0,
+            _ => syn.seq_number.gt(self.rcv_nxt),
+        }
+    }
+
     /// Bytes waiting in the send buffer (unsent and unacknowledged) and receive buffer.
     pub fn queued(&self) -> (usize, usize) {
         (self.send.len(), self.recv.readable())
@@ -360,7 +388,8 @@ impl Connection {
             return Err(error);
         }
         match self.state {
-            State::SynSent | State::SynReceived | State::Established | State::CloseWait if !self.fin_queued => {}
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+                if !self.fin_queued => {}
             _ => return Err(TcpError::NotConnected),
         }
         if data.is_empty() {
@@ -439,7 +468,11 @@ impl Connection {
     /// `close()` with linger 0, or any abort: a RST goes out and the connection is gone.
     pub fn abort(&mut self) {
         match self.state {
-            State::SynReceived | State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+            State::SynReceived
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait => {
                 self.rst = Some(PendingRst { seq: self.snd_nxt, ack: None });
             }
             _ => {}
@@ -507,7 +540,10 @@ impl Connection {
 
     /// When this connection next needs time, whether or not segments arrive.
     pub fn poll_at(&self) -> Option<Instant> {
-        [self.rto_at, self.persist_at, self.delayed_ack_at, self.keepalive_at, self.close_at].into_iter().flatten().min()
+        [self.rto_at, self.persist_at, self.delayed_ack_at, self.keepalive_at, self.close_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Whether `next_segment` has something to send right now.

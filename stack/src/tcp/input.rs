@@ -4,8 +4,8 @@
 //! The common case (an in-order segment or a pure ACK on an established connection) runs
 //! the same checks as the rest, in the RFC's order, each a comparison or two.
 
-use super::connection::{AckDue, Connection, PendingRst, TcpError};
 use super::congestion::CongestionControl;
+use super::connection::{AckDue, Connection, PendingRst, TcpError};
 use super::state::State;
 use super::stats::TcpStats;
 use crate::iface::TokenBucket;
@@ -43,7 +43,8 @@ impl Connection {
     /// RFC 9293 §3.10.7.3: SYN-SENT.
     fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) {
         let flags = seg.flags;
-        let ack_acceptable = flags.contains(TcpFlags::ACK) && seg.ack_number.gt(self.iss) && seg.ack_number.le(self.snd_max);
+        let ack_acceptable =
+            flags.contains(TcpFlags::ACK) && seg.ack_number.gt(self.iss) && seg.ack_number.le(self.snd_max);
         if flags.contains(TcpFlags::ACK) && !ack_acceptable {
             if !flags.contains(TcpFlags::RST) {
                 self.rst = Some(PendingRst { seq: seg.ack_number, ack: None });
@@ -350,6 +351,10 @@ impl Connection {
 
     fn enter_time_wait(&mut self, now: Instant) {
         self.state = State::TimeWait;
+        // Nothing more will be sent or read: give the buffers back (Linux keeps only a
+        // small timewait socket for the same reason).
+        self.send = super::send_buffer::SendBuffer::new(0);
+        self.recv = super::recv_buffer::ReceiveBuffer::new(0);
         self.rto_at = None;
         self.persist_at = None;
         self.keepalive_at = None;
@@ -408,7 +413,8 @@ impl Connection {
                 // deflate by what was acknowledged, adding back one segment.
                 if !self.sack_ok {
                     self.retransmit_head = true;
-                    self.recovery_inflation = self.recovery_inflation.saturating_sub(data_acked).saturating_add(self.smss);
+                    self.recovery_inflation =
+                        self.recovery_inflation.saturating_sub(data_acked).saturating_add(self.smss);
                     stats.fast_retransmits += 1;
                 }
             }
@@ -449,7 +455,7 @@ impl Connection {
         }
     }
 
-    pub(super) fn restart_keepalive(&mut self, now: Instant) {
+    pub fn restart_keepalive(&mut self, now: Instant) {
         if let Some(keepalive) = self.config.keepalive {
             self.keepalive_probes = 0;
             self.keepalive_at = Some(now + keepalive.idle);

@@ -5,8 +5,8 @@
 //! Nagle and sender silly-window avoidance (RFC 9293 §3.7.4, §3.8.6.2.1); a window probe
 //! (§3.8.6.1); a keepalive probe (RFC 1122 §4.2.3.6); finally a bare ACK when one is owed.
 
-use super::connection::{AckDue, Connection};
 use super::congestion::CongestionControl;
+use super::connection::{AckDue, Connection};
 use super::scoreboard::NextSeg;
 use super::state::State;
 use super::stats::TcpStats;
@@ -26,7 +26,9 @@ pub struct Segment {
 impl Segment {
     /// Sequence space the segment occupies (payload, SYN and FIN).
     pub fn seq_len(&self) -> usize {
-        self.data_len + usize::from(self.repr.flags.contains(TcpFlags::SYN)) + usize::from(self.repr.flags.contains(TcpFlags::FIN))
+        self.data_len
+            + usize::from(self.repr.flags.contains(TcpFlags::SYN))
+            + usize::from(self.repr.flags.contains(TcpFlags::FIN))
     }
 }
 
@@ -48,7 +50,7 @@ impl Connection {
             State::SynSent | State::SynReceived => self.snd_nxt == self.iss,
             State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck => {
                 let (len, fin) = self.new_data_extent();
-                len > 0 || fin || (self.recovery_point.is_some() && self.sack_ok)
+                len > 0 || fin || self.retransmit_head || self.sack_retransmission_ready()
             }
             _ => false,
         }
@@ -106,7 +108,8 @@ impl Connection {
             self.retransmit_head = false;
             let available = if self.data_end().gt(self.snd_una) { self.data_end() - self.snd_una } else { 0 };
             let len = available.min(self.smss);
-            let fin = self.fin_queued && self.snd_una + len == self.data_end() && self.snd_max.gt(self.data_end());
+            let fin =
+                self.fin_queued && self.snd_una + len == self.data_end() && self.snd_max.gt(self.data_end());
             if len > 0 || fin {
                 stats.retransmitted_segments += 1;
                 let seq = self.snd_una;
@@ -152,6 +155,21 @@ impl Connection {
             return None;
         }
         Some(self.control_segment(now, self.snd_nxt, TcpFlags::ACK))
+    }
+
+    /// Whether SACK recovery has a retransmission to send now.
+    fn sack_retransmission_ready(&self) -> bool {
+        if !self.sack_ok || self.recovery_point.is_none() {
+            return false;
+        }
+        let pipe = self.scoreboard.pipe(self.snd_una, self.snd_max, self.smss);
+        if self.cc.cwnd().saturating_sub(pipe) < self.smss {
+            return false;
+        }
+        matches!(
+            self.scoreboard.next_seg(self.snd_una, self.snd_max, self.smss, false),
+            Some(NextSeg::Retransmit { .. } | NextSeg::Rescue { .. })
+        )
     }
 
     /// RFC 6675 §5 (C): during SACK recovery, what NextSeg() picks, while pipe < cwnd.

@@ -1,8 +1,8 @@
 //! Timer expiry: retransmission (RFC 6298 §5), persist (RFC 9293 §3.8.6.1), delayed ACK
 //! (§3.8.6.3), keepalive (RFC 1122 §4.2.3.6), FIN_WAIT_2 and TIME_WAIT (§3.4.2).
 
-use super::connection::{AckDue, Connection, TcpError, MAX_PERSIST};
 use super::congestion::CongestionControl;
+use super::connection::{AckDue, Connection, TcpError, MAX_PERSIST};
 use super::state::State;
 use super::stats::TcpStats;
 use crate::time::Instant;
