@@ -132,6 +132,9 @@ pub struct Connection {
     pub(super) dup_acks: u32,
     /// NewReno fast recovery (RFC 6582) or SACK recovery (RFC 6675) in progress: its end.
     pub(super) recovery_point: Option<SeqNumber>,
+    /// RFC 6582 §3.2 "recover": SND.MAX when recovery or a timeout last began; duplicate
+    /// ACKs start a new recovery only once the cumulative ACK passes it.
+    pub(super) recover: SeqNumber,
     /// Retransmissions of the current segment (for the data retry limit).
     pub(super) retries: u32,
     /// NewReno (no SACK): send the first unacknowledged segment again (RFC 6582 §3.2).
@@ -223,6 +226,7 @@ impl Connection {
             scoreboard: Scoreboard::new(SACK_RANGES),
             dup_acks: 0,
             recovery_point: None,
+            recover: iss,
             retries: 0,
             retransmit_head: false,
             recovery_inflation: 0,
@@ -445,12 +449,11 @@ impl Connection {
         }
     }
 
-    /// `shutdown(SHUT_WR)`: a FIN follows the queued data; reads go on.
+    /// `shutdown(SHUT_WR)`: a FIN follows the queued data; reads go on. During the
+    /// handshake the FIN waits for it to complete.
     pub fn shutdown_write(&mut self) {
-        match self.state {
-            State::SynSent => self.state = State::Closed,
-            State::SynReceived | State::Established | State::CloseWait => self.fin_queued = true,
-            _ => {}
+        if let State::SynSent | State::SynReceived | State::Established | State::CloseWait = self.state {
+            self.fin_queued = true;
         }
     }
 
@@ -458,6 +461,11 @@ impl Connection {
     /// if any was pending, the connection is reset (RFC 9293 §3.10.4, as Linux does).
     pub fn close(&mut self) {
         self.orphaned = true;
+        if self.state == State::SynSent {
+            // RFC 9293 §3.10.4: closing before the handshake completes deletes the TCB.
+            self.enter_closed(None);
+            return;
+        }
         if self.recv.readable() > 0 {
             self.abort();
             return;

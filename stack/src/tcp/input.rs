@@ -439,12 +439,18 @@ impl Connection {
             }
             return;
         }
+        if !self.snd_una.gt(self.recover) && self.recover != self.iss {
+            // RFC 6582 §3.2 step 2 (and §4.1): these duplicates may stem from a timeout's
+            // go-back-N or a previous recovery; reducing the window again would be wrong.
+            return;
+        }
         let lost = self.sack_ok && self.scoreboard.is_lost(self.snd_una, self.smss);
         if self.dup_acks >= DUP_THRESH || lost {
             stats.fast_retransmits += 1;
             let in_flight = self.snd_max - self.snd_una;
             self.cc.on_loss(now, in_flight);
             self.recovery_point = Some(self.snd_max);
+            self.recover = self.snd_max;
             self.rtt_probe = None;
             if self.sack_ok {
                 self.scoreboard.enter_recovery(self.snd_max);

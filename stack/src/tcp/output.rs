@@ -117,6 +117,7 @@ impl Connection {
             }
         }
 
+        self.skip_sacked();
         let (len, fin) = self.new_data_extent();
         if len > 0 || fin {
             let seq = self.snd_nxt;
@@ -190,6 +191,20 @@ impl Connection {
                 Some(self.data_segment(now, seq, len, false))
             }
             NextSeg::New => None,
+        }
+    }
+
+    /// After a timeout rewinds SND.NXT, data the peer has SACKed is not sent again
+    /// (RFC 6675 §5.1 allows keeping the scoreboard across the timeout).
+    fn skip_sacked(&mut self) {
+        if !self.sack_ok || !self.snd_nxt.lt(self.snd_max) || !self.scoreboard.is_sacked(self.snd_nxt) {
+            return;
+        }
+        let nxt = self.snd_nxt;
+        if let Some((_, end)) =
+            self.scoreboard.sacked_ranges().find(|&(start, end)| start.le(nxt) && end.gt(nxt))
+        {
+            self.snd_nxt = if end.gt(self.snd_max) { self.snd_max } else { end };
         }
     }
 
@@ -323,6 +338,13 @@ impl Connection {
         let seq_len = segment.seq_len();
         if seq_len == 0 {
             return;
+        }
+        if flags.contains(TcpFlags::FIN) {
+            match self.state {
+                State::Established => self.state = State::FinWait1,
+                State::CloseWait => self.state = State::LastAck,
+                _ => {}
+            }
         }
         let seq = segment.repr.seq_number;
         let end = seq + seq_len;

@@ -86,6 +86,7 @@ impl Connection {
                 self.retransmit_head = false;
                 self.dup_acks = 0;
                 self.scoreboard.exit_recovery();
+                self.recover = self.snd_max;
                 self.snd_nxt = self.snd_una;
             }
         }
