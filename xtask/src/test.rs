@@ -45,7 +45,13 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         "clippy",
         Cmd::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
     );
-    command_step(&mut steps, "test", Cmd::cargo().args(["test", "--workspace"]));
+    // Tools the tests use (tshark) were installed above: a test that finds one missing
+    // must fail rather than skip.
+    command_step(
+        &mut steps,
+        "test",
+        Cmd::cargo().args(["test", "--workspace"]).env("SLUICE_REQUIRE_TOOLS", "1"),
+    );
 
     match options.fuzz_secs {
         None => steps.skip("fuzz", "--skip-fuzz"),
