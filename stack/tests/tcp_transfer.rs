@@ -3,12 +3,11 @@
 
 use core::net::SocketAddrV4;
 
-use sluice::apps::App;
 use sluice::iface::{Interface, InterfaceConfig};
-use sluice::sim::{Host, LinkConfig, Network, SegmentId, StackHost};
+use sluice::sim::{LinkConfig, Network, SegmentId, StackHost};
 use sluice::socket::{SocketError, SocketHandle, SocketSet, SocketSetConfig};
-use sluice::tcp::{State, TcpConfig};
-use sluice::time::{Duration, Instant};
+use sluice::tcp::TcpConfig;
+use sluice::time::Duration;
 use sluice::wire::{EthernetAddress, Ipv4Addr, Ipv4Cidr};
 
 fn ip(n: u8) -> Ipv4Addr {
@@ -78,10 +77,8 @@ fn transfer(
                 Err(SocketError::WouldBlock) | Err(SocketError::NotConnected) => {}
                 Err(e) => panic!("send failed: {e}"),
             }
-        } else if !closed {
-            if a.sockets.shutdown_write(client).is_ok() {
-                closed = true;
-            }
+        } else if !closed && a.sockets.shutdown_write(client).is_ok() {
+            closed = true;
         }
         if server.is_none() {
             if let Ok((h, _)) = b.sockets.accept(listener) {

@@ -694,8 +694,8 @@ impl Interface {
                     if !self.parked.contains(&(next_hop, handle)) {
                         self.parked.push((next_hop, handle));
                     }
-                    outcome = Ok(SocketSend::Parked);
-                    break;
+                    // Parked until the neighbour resolves: not back on the transmit list.
+                    return Ok(SocketSend::Parked);
                 }
                 Ok(destination) => Some(destination),
                 // Unroutable: the segment is lost like any other; TCP retransmits and

@@ -283,7 +283,7 @@ impl Connection {
         if start.lt(self.rcv_nxt) {
             let skip = (self.rcv_nxt - start).min(payload.len());
             payload = &payload[skip..];
-            start = start + skip;
+            start += skip;
         }
         let had_gap = self.recv.has_out_of_order();
         if !payload.is_empty() {
@@ -294,7 +294,7 @@ impl Connection {
             } else if result.advanced == 0 && !result.duplicate {
                 ctx.stats.out_of_order += 1;
             }
-            self.rcv_nxt = self.rcv_nxt + result.advanced;
+            self.rcv_nxt += result.advanced;
             if result.advanced == 0 || had_gap {
                 // RFC 5681 §4.2: out-of-order data, or data filling a gap, is ACKed at once.
                 self.ack_due = AckDue::Now;
@@ -312,7 +312,7 @@ impl Connection {
         if let Some(fin_seq) = self.pending_fin {
             if fin_seq == self.rcv_nxt && !self.fin_received {
                 self.pending_fin = None;
-                self.rcv_nxt = self.rcv_nxt + 1;
+                self.rcv_nxt += 1;
                 self.fin_received = true;
                 self.ack_due = AckDue::Now;
                 match self.state {
@@ -351,10 +351,12 @@ impl Connection {
 
     fn enter_time_wait(&mut self, now: Instant) {
         self.state = State::TimeWait;
-        // Nothing more will be sent or read: give the buffers back (Linux keeps only a
-        // small timewait socket for the same reason).
+        // Nothing more will be sent or received: give the buffers back (Linux keeps only
+        // a small timewait socket for the same reason), except data still to be read.
         self.send = super::send_buffer::SendBuffer::new(0);
-        self.recv = super::recv_buffer::ReceiveBuffer::new(0);
+        if self.recv.readable() == 0 {
+            self.recv = super::recv_buffer::ReceiveBuffer::new(0);
+        }
         self.rto_at = None;
         self.persist_at = None;
         self.keepalive_at = None;
@@ -391,7 +393,7 @@ impl Connection {
         let acked_to = if ack.gt(data_end) { data_end } else { ack };
         let data_acked = if acked_to.gt(self.data_seq) { acked_to - self.data_seq } else { 0 };
         self.send.ack(data_acked);
-        self.data_seq = self.data_seq + data_acked;
+        self.data_seq += data_acked;
         self.snd_una = ack;
         if self.snd_nxt.lt(self.snd_una) {
             self.snd_nxt = self.snd_una;

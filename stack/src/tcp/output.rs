@@ -135,7 +135,7 @@ impl Connection {
 
         if self.probe_due {
             self.probe_due = false;
-            if self.send.len() > 0 && self.snd_wnd == 0 && self.data_end().gt(self.snd_nxt) {
+            if !self.send.is_empty() && self.snd_wnd == 0 && self.data_end().gt(self.snd_nxt) {
                 // RFC 9293 §3.8.6.1: probe a zero window with one byte of new data.
                 stats.window_probes += 1;
                 let seq = self.snd_nxt;

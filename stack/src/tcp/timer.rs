@@ -50,10 +50,9 @@ impl Connection {
     pub fn update_persist(&mut self, now: Instant) {
         let waiting = self.data_end().gt(self.snd_nxt);
         let stalled = self.snd_wnd < self.smss.min(self.data_end() - self.snd_nxt);
-        if self.state.is_synchronized() && waiting && stalled && self.snd_nxt == self.snd_una {
-            if self.persist_at.is_none() && self.rto_at.is_none() {
-                self.persist_at = Some(now + self.persist_interval());
-            }
+        let idle = self.snd_nxt == self.snd_una && self.persist_at.is_none() && self.rto_at.is_none();
+        if self.state.is_synchronized() && waiting && stalled && idle {
+            self.persist_at = Some(now + self.persist_interval());
         }
     }
 
