@@ -97,6 +97,8 @@ struct Slot {
     socket: Socket,
     /// On the ready list already.
     tx_ready: bool,
+    /// On the event queue already (so the queue holds each socket at most once).
+    event_queued: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,7 +157,7 @@ impl SocketSet {
         if self.open >= self.config.max_sockets {
             return Err(SocketError::TooManySockets(self.config.max_sockets));
         }
-        let slot = Some(Slot { socket, tx_ready: false });
+        let slot = Some(Slot { socket, tx_ready: false, event_queued: false });
         // Like file descriptors, the lowest free number is reused first.
         let index = match self.free.pop() {
             Some(index) => {

@@ -409,6 +409,9 @@ impl SocketSet {
     /// epoll-style: every socket whose readiness changed since it was last reported.
     pub fn take_events(&mut self, out: &mut Vec<(SocketHandle, Readiness)>) {
         while let Some(handle) = self.tcp.events.pop_front() {
+            if let Ok(slot) = self.slot_mut(handle) {
+                slot.event_queued = false;
+            }
             let Ok(now_ready) = self.readiness(handle) else { continue };
             if let Ok(entry) = self.connection_mut(handle) {
                 if entry.reported == now_ready {
@@ -486,7 +489,7 @@ impl SocketSet {
     /// transmit list, events, the accept queue, and freeing finished connections.
     pub(crate) fn tcp_changed(&mut self, handle: SocketHandle) {
         let Ok(entry) = self.connection_mut(handle) else {
-            self.tcp.events.push_back(handle);
+            self.queue_event(handle);
             return;
         };
         let state = entry.conn.state();
@@ -503,7 +506,6 @@ impl SocketSet {
         let parent = entry.parent;
         let finished = entry.conn.is_finished() && !wants_to_send;
         let orphan = entry.closed_by_app || parent.is_some();
-        let reported_connected = entry.reported.connected;
         if let (true, Some(d)) = (register, deadline) {
             self.tcp.timers.push(Reverse((d, handle)));
         }
@@ -517,8 +519,16 @@ impl SocketSet {
             self.free_connection(handle);
             return;
         }
-        if !reported_connected || self.tcp.events.back() != Some(&handle) {
-            self.tcp.events.push_back(handle);
+        self.queue_event(handle);
+    }
+
+    /// Puts a socket on the event queue once; `take_events` reports what changed.
+    fn queue_event(&mut self, handle: SocketHandle) {
+        if let Ok(slot) = self.slot_mut(handle) {
+            if !slot.event_queued {
+                slot.event_queued = true;
+                self.tcp.events.push_back(handle);
+            }
         }
     }
 
@@ -533,7 +543,7 @@ impl SocketSet {
             _ => {
                 listener.half_open = listener.half_open.saturating_sub(1);
                 listener.accept_queue.push_back(child);
-                self.tcp.events.push_back(parent);
+                self.queue_event(parent);
                 // Still a child until accepted, but no longer half-open.
                 if let Ok(entry) = self.connection_mut(child) {
                     entry.parent = None;
