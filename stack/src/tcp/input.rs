@@ -110,6 +110,18 @@ impl Connection {
             }
         }
 
+        // Our SYN-ACK was lost and the peer sent its SYN again: that SYN lies before RCV.NXT
+        // and would fail the sequence test, earning a bare ACK the peer in SYN-SENT drops
+        // (RFC 9293 §3.10.7.3, fifth). Send the SYN-ACK again, as Linux's tcp_check_req does.
+        if self.state == State::SynReceived
+            && flags.contains(TcpFlags::SYN)
+            && !flags.intersects(TcpFlags::ACK | TcpFlags::RST)
+            && seg.seq_number == self.irs
+        {
+            self.snd_nxt = self.iss;
+            return;
+        }
+
         // First: is the segment acceptable?
         let window = if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv - self.rcv_nxt } else { 0 };
         let seq = seg.seq_number;
@@ -150,12 +162,7 @@ impl Connection {
 
         // Fourth: SYN (RFC 5961 §4), after the security check RFC 9293 leaves out.
         if flags.contains(TcpFlags::SYN) {
-            if self.state == State::SynReceived && seq == self.irs {
-                // Our SYN-ACK was lost: the peer sent its SYN again.
-                self.snd_nxt = self.iss;
-            } else {
-                self.challenge_ack(ctx);
-            }
+            self.challenge_ack(ctx);
             return;
         }
 
