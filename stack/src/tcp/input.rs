@@ -75,6 +75,10 @@ impl Connection {
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = seg.ack_number;
             self.take_rtt_sample(now, seg);
+            if self.retries > 0 {
+                // RFC 6298 §5.7: the SYN timed out and nothing was measured: RTO = 3 s.
+                self.rtt.on_syn_timeout_fallback();
+            }
             self.rto_at = None;
             self.retries = 0;
             self.state = State::Established;
@@ -186,6 +190,11 @@ impl Connection {
             if ack.gt(self.snd_una) {
                 self.state = State::Established;
                 ctx.stats.established += 1;
+                if self.retries > 0 {
+                    // RFC 6298 §5.7: the SYN-ACK timed out; RTO = 3 s unless the ACK
+                    // below gives a sample.
+                    self.rtt.on_syn_timeout_fallback();
+                }
                 self.snd_wnd = usize::from(seg.window_len) << self.snd_wscale;
                 self.max_snd_wnd = self.snd_wnd;
                 self.snd_wl1 = seq;
