@@ -216,6 +216,9 @@ impl Connection {
             && seg.payload.is_empty()
             && !flags.contains(TcpFlags::FIN)
             && new_window == window_before
+            // A zero window's ACKs answer our window probes (RFC 9293 §3.8.6.1): the
+            // receiver can take nothing, so they say nothing about loss.
+            && new_window != 0
             && self.snd_max.gt(self.snd_una)
         {
             self.on_duplicate_ack(now, ctx.stats);
