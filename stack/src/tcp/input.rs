@@ -233,6 +233,11 @@ impl Connection {
             if new_window > 0 {
                 self.persist_at = None;
                 self.persist_backoff = 0;
+                if window_before == 0 && self.snd_nxt.gt(self.snd_una) {
+                    // The window opened without taking our probe's byte: send it again
+                    // first rather than leave a hole behind new data (RFC 9293 §3.8.6.1).
+                    self.snd_nxt = self.snd_una;
+                }
             }
         }
 
