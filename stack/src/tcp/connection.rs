@@ -556,8 +556,13 @@ impl Connection {
             .min()
     }
 
-    /// Whether `next_segment` has something to send right now.
+    /// Whether `next_segment` has something to send right now, or must be called to
+    /// start the persist timer for data written into a closed window.
     pub fn wants_to_send(&self) -> bool {
-        self.rst.is_some() || self.ack_due == AckDue::Now || self.probe_due || self.has_sendable()
+        self.rst.is_some()
+            || self.ack_due == AckDue::Now
+            || self.probe_due
+            || self.has_sendable()
+            || self.persist_wanted()
     }
 }

@@ -58,7 +58,12 @@ impl Connection {
 
     /// Next segment to transmit, if any. Call until `None`.
     pub fn next_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
-        let segment = self.choose_segment(now, stats)?;
+        let Some(segment) = self.choose_segment(now, stats) else {
+            // Data written into a window known to be closed: nothing else would start the
+            // persist timer (`wants_to_send` asks for this call).
+            self.update_persist(now);
+            return None;
+        };
         self.after_send(now, &segment, stats);
         Some(segment)
     }

@@ -45,13 +45,22 @@ impl Connection {
         (self.rtt.rto() * (1u32 << self.persist_backoff.min(10))).min(MAX_PERSIST)
     }
 
+    /// Data waits behind a window too small to use, nothing is in flight to bring a window
+    /// update, and no timer runs (RFC 9293 §3.8.6.1).
+    pub(super) fn persist_wanted(&self) -> bool {
+        let waiting = self.data_end().gt(self.snd_nxt);
+        let stalled = waiting && self.snd_wnd < self.smss.min(self.data_end() - self.snd_nxt);
+        self.state.is_synchronized()
+            && stalled
+            && self.snd_nxt == self.snd_una
+            && self.persist_at.is_none()
+            && self.rto_at.is_none()
+    }
+
     /// Arms the persist timer when data waits behind a window too small to use and
     /// nothing is in flight to bring a window update (RFC 9293 §3.8.6.1).
     pub fn update_persist(&mut self, now: Instant) {
-        let waiting = self.data_end().gt(self.snd_nxt);
-        let stalled = self.snd_wnd < self.smss.min(self.data_end() - self.snd_nxt);
-        let idle = self.snd_nxt == self.snd_una && self.persist_at.is_none() && self.rto_at.is_none();
-        if self.state.is_synchronized() && waiting && stalled && idle {
+        if self.persist_wanted() {
             self.persist_at = Some(now + self.persist_interval());
         }
     }
