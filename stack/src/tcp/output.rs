@@ -146,6 +146,18 @@ impl Connection {
                 let seq = self.snd_nxt;
                 return Some(self.data_segment(now, seq, 1, false));
             }
+            if self.data_end().gt(self.snd_nxt) {
+                // RFC 9293 §3.8.6.2.1 (4): the override timeout. Silly-window avoidance held
+                // back a window smaller than both the MSS and half the largest window;
+                // send what fits rather than wait forever for it to grow.
+                let usable = self.snd_wnd.min(self.cc.cwnd()).saturating_sub(self.bytes_in_flight());
+                let len = (self.data_end() - self.snd_nxt).min(usable).min(self.smss);
+                if len > 0 {
+                    let seq = self.snd_nxt;
+                    let fin = self.fin_queued && seq + len == self.data_end();
+                    return Some(self.data_segment(now, seq, len, fin));
+                }
+            }
             if self.keepalive_probes > 0 {
                 // RFC 1122 §4.2.3.6: an old sequence number forces the peer to answer.
                 stats.keepalive_probes += 1;
