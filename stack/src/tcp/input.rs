@@ -478,10 +478,11 @@ impl Connection {
             self.recovery_point = Some(self.snd_max);
             self.recover = self.snd_max;
             self.rtt_probe = None;
+            // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): retransmit the first segment.
+            self.retransmit_head = true;
             if self.sack_ok {
                 self.scoreboard.enter_recovery(self.snd_max);
             } else {
-                self.retransmit_head = true;
                 self.recovery_inflation = DUP_THRESH as usize * self.smss;
             }
         }

@@ -102,23 +102,36 @@ impl Connection {
             _ => {}
         }
 
-        if self.sack_ok && self.recovery_point.is_some() {
-            if let Some(segment) = self.sack_retransmission(now, stats) {
-                return Some(segment);
-            }
-        }
-
         if self.retransmit_head {
-            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacknowledged segment.
+            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacknowledged
+            // segment; with SACK, RFC 6675 §5 step (4.3): whatever the pipe, and only the
+            // hole at SND.UNA.
             self.retransmit_head = false;
             let available = if self.data_end().gt(self.snd_una) { self.data_end() - self.snd_una } else { 0 };
-            let len = available.min(self.smss);
+            let mut len = available.min(self.smss);
+            if self.sack_ok {
+                let snd_una = self.snd_una;
+                if let Some((start, _)) =
+                    self.scoreboard.sacked_ranges().find(|&(start, _)| start.gt(snd_una))
+                {
+                    len = len.min(start - snd_una);
+                }
+            }
             let fin =
                 self.fin_queued && self.snd_una + len == self.data_end() && self.snd_max.gt(self.data_end());
             if len > 0 || fin {
                 stats.retransmitted_segments += 1;
                 let seq = self.snd_una;
+                if self.sack_ok && len > 0 {
+                    self.scoreboard.mark_retransmitted(seq, len);
+                }
                 return Some(self.data_segment(now, seq, len, fin));
+            }
+        }
+
+        if self.sack_ok && self.recovery_point.is_some() {
+            if let Some(segment) = self.sack_retransmission(now, stats) {
+                return Some(segment);
             }
         }
 
