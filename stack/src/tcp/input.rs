@@ -139,7 +139,17 @@ impl Connection {
         // A zero window still takes ACKs and RSTs from a segment at RCV.NXT (a window probe).
         let probe_at_edge = window == 0 && seq == self.rcv_nxt;
         if !acceptable && !probe_at_edge {
-            if !flags.contains(TcpFlags::RST) {
+            if self.state == State::TimeWait
+                && flags.contains(TcpFlags::FIN)
+                && !flags.contains(TcpFlags::RST)
+                && seq + seg_len == self.rcv_nxt
+            {
+                // RFC 9293 §3.10.7.4, eighth, TIME-WAIT: the peer's FIN again (our ACK of it
+                // was lost). It lies before RCV.NXT, so it lands here: acknowledge it and
+                // restart the 2 MSL timeout.
+                self.ack_due = AckDue::Now;
+                self.enter_time_wait(now);
+            } else if !flags.contains(TcpFlags::RST) {
                 ctx.stats.out_of_window += 1;
                 self.ack_due = AckDue::Now;
             }
