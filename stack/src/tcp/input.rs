@@ -185,19 +185,11 @@ impl Connection {
             return;
         }
         let ack = seg.ack_number;
-        // RFC 5961 §5.2: acceptable between SND.UNA - MAX.SND.WND and SND.MAX.
-        if ack.gt(self.snd_max) {
-            ctx.stats.bad_acks += 1;
-            self.ack_due = AckDue::Now;
-            return;
-        }
-        if ack.lt(self.snd_una - self.max_snd_wnd.max(1)) {
-            ctx.stats.bad_acks += 1;
-            self.challenge_ack(ctx);
-            return;
-        }
+        // RFC 9293 §3.10.7.4, fifth, SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT, or a reset
+        // <SEQ=SEG.ACK><CTL=RST> (before RFC 5961's checks, which are for synchronized
+        // states).
         if self.state == State::SynReceived {
-            if ack.gt(self.snd_una) {
+            if ack.gt(self.snd_una) && ack.le(self.snd_max) {
                 self.state = State::Established;
                 ctx.stats.established += 1;
                 if self.retries > 0 {
@@ -213,6 +205,17 @@ impl Connection {
                 self.rst = Some(PendingRst { seq: ack, ack: None });
                 return;
             }
+        }
+        // RFC 5961 §5.2: acceptable between SND.UNA - MAX.SND.WND and SND.MAX.
+        if ack.gt(self.snd_max) {
+            ctx.stats.bad_acks += 1;
+            self.ack_due = AckDue::Now;
+            return;
+        }
+        if ack.lt(self.snd_una - self.max_snd_wnd.max(1)) {
+            ctx.stats.bad_acks += 1;
+            self.challenge_ack(ctx);
+            return;
         }
 
         if self.sack_ok && self.state.is_synchronized() {
