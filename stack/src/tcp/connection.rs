@@ -557,12 +557,12 @@ impl Connection {
     }
 
     /// Whether `next_segment` has something to send right now, or must be called to
-    /// start the persist timer for data written into a closed window.
+    /// start a timer an application call made due (persist, orphaned FIN-WAIT-2).
     pub fn wants_to_send(&self) -> bool {
         self.rst.is_some()
             || self.ack_due == AckDue::Now
             || self.probe_due
             || self.has_sendable()
-            || self.persist_wanted()
+            || self.timers_to_start()
     }
 }

@@ -59,9 +59,9 @@ impl Connection {
     /// Next segment to transmit, if any. Call until `None`.
     pub fn next_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
         let Some(segment) = self.choose_segment(now, stats) else {
-            // Data written into a window known to be closed: nothing else would start the
-            // persist timer (`wants_to_send` asks for this call).
-            self.update_persist(now);
+            // Data written into a window known to be closed, or a close() in FIN-WAIT-2:
+            // nothing else would start their timers (`wants_to_send` asks for this call).
+            self.start_timers(now);
             return None;
         };
         self.after_send(now, &segment, stats);

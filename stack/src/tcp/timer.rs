@@ -65,6 +65,25 @@ impl Connection {
         }
     }
 
+    /// The application closed the socket in FIN-WAIT-2 (after an earlier shutdown): the
+    /// orphan's FIN-WAIT-2 timeout has yet to start.
+    fn orphan_timer_wanted(&self) -> bool {
+        self.orphaned && self.state == State::FinWait2 && self.close_at.is_none()
+    }
+
+    /// Timers made due by an application call, which has no `now` to start them with:
+    /// `wants_to_send` reports them so that the next `next_segment` does.
+    pub(super) fn timers_to_start(&self) -> bool {
+        self.persist_wanted() || self.orphan_timer_wanted()
+    }
+
+    pub(super) fn start_timers(&mut self, now: Instant) {
+        self.update_persist(now);
+        if self.orphan_timer_wanted() {
+            self.close_at = Some(now + self.config.fin_wait_2_timeout);
+        }
+    }
+
     /// RFC 6298 §5.4-5.7: back off, shrink the window to one segment (RFC 5681 §3.1) and
     /// send again from the first unacknowledged byte; give up after the retry limit.
     fn on_retransmission_timeout(&mut self, now: Instant, stats: &mut TcpStats) {
