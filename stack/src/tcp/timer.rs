@@ -87,6 +87,18 @@ impl Connection {
     /// RFC 6298 §5.4-5.7: back off, shrink the window to one segment (RFC 5681 §3.1) and
     /// send again from the first unacknowledged byte; give up after the retry limit.
     fn on_retransmission_timeout(&mut self, now: Instant, stats: &mut TcpStats) {
+        if self.snd_wnd == 0 && self.state.is_synchronized() && self.data_end().gt(self.snd_una) {
+            // The peer closed its window with our data outstanding: nothing may be
+            // retransmitted, so the timer turns into the persist timer (RFC 9293 §3.8.6.1),
+            // whose probes do not count against the retry limit while the peer answers
+            // them (RFC 1122 §4.2.2.17).
+            self.rto_at = None;
+            self.rtt_probe = None;
+            self.snd_nxt = self.snd_una;
+            self.probe_due = true;
+            self.persist_at = Some(now + self.persist_interval());
+            return;
+        }
         stats.timeouts += 1;
         self.retries += 1;
         self.rtt_probe = None;
