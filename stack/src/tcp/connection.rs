@@ -408,10 +408,9 @@ impl Connection {
 
     /// `read()`: `Ok(0)` is end of stream (the peer's FIN, all data read).
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
-        let window_before = self.window_to_advertise();
         let n = self.recv.read(buf);
         if n > 0 {
-            self.after_read(window_before);
+            self.after_read();
             return Ok(n);
         }
         if let Some(error) = self.error {
@@ -436,16 +435,18 @@ impl Connection {
 
     /// Marks `n` peeked bytes as read.
     pub fn consume(&mut self, n: usize) {
-        let window_before = self.window_to_advertise();
         self.recv.consume(n);
-        self.after_read(window_before);
+        self.after_read();
     }
 
-    /// RFC 9293 §3.8.6.2.2: tell the peer when reading opened the window enough to matter.
-    fn after_read(&mut self, window_before: usize) {
+    /// RFC 9293 §3.8.6.2.2: tell the peer when reading opened the window enough to matter,
+    /// measured against the window last advertised (not the one before this read: many
+    /// small reads add up).
+    fn after_read(&mut self) {
         let now_window = self.window_to_advertise();
+        let advertised = if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv - self.rcv_nxt } else { 0 };
         let threshold = (self.config.recv_buffer / 2).min(2 * self.smss).max(1);
-        if self.state.can_receive() && now_window >= window_before + threshold {
+        if self.state.can_receive() && now_window >= advertised + threshold {
             self.ack_due = AckDue::Now;
         }
     }
@@ -555,8 +556,13 @@ impl Connection {
             .min()
     }
 
-    /// Whether `next_segment` has something to send right now.
+    /// Whether `next_segment` has something to send right now, or must be called to
+    /// start a timer an application call made due (persist, orphaned FIN-WAIT-2).
     pub fn wants_to_send(&self) -> bool {
-        self.rst.is_some() || self.ack_due == AckDue::Now || self.probe_due || self.has_sendable()
+        self.rst.is_some()
+            || self.ack_due == AckDue::Now
+            || self.probe_due
+            || self.has_sendable()
+            || self.timers_to_start()
     }
 }

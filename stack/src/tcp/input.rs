@@ -75,6 +75,10 @@ impl Connection {
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = seg.ack_number;
             self.take_rtt_sample(now, seg);
+            if self.retries > 0 {
+                // RFC 6298 §5.7: the SYN timed out and nothing was measured: RTO = 3 s.
+                self.rtt.on_syn_timeout_fallback();
+            }
             self.rto_at = None;
             self.retries = 0;
             self.state = State::Established;
@@ -110,6 +114,18 @@ impl Connection {
             }
         }
 
+        // Our SYN-ACK was lost and the peer sent its SYN again: that SYN lies before RCV.NXT
+        // and would fail the sequence test, earning a bare ACK the peer in SYN-SENT drops
+        // (RFC 9293 §3.10.7.3, fifth). Send the SYN-ACK again, as Linux's tcp_check_req does.
+        if self.state == State::SynReceived
+            && flags.contains(TcpFlags::SYN)
+            && !flags.intersects(TcpFlags::ACK | TcpFlags::RST)
+            && seg.seq_number == self.irs
+        {
+            self.snd_nxt = self.iss;
+            return;
+        }
+
         // First: is the segment acceptable?
         let window = if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv - self.rcv_nxt } else { 0 };
         let seq = seg.seq_number;
@@ -123,7 +139,17 @@ impl Connection {
         // A zero window still takes ACKs and RSTs from a segment at RCV.NXT (a window probe).
         let probe_at_edge = window == 0 && seq == self.rcv_nxt;
         if !acceptable && !probe_at_edge {
-            if !flags.contains(TcpFlags::RST) {
+            if self.state == State::TimeWait
+                && flags.contains(TcpFlags::FIN)
+                && !flags.contains(TcpFlags::RST)
+                && seq + seg_len == self.rcv_nxt
+            {
+                // RFC 9293 §3.10.7.4, eighth, TIME-WAIT: the peer's FIN again (our ACK of it
+                // was lost). It lies before RCV.NXT, so it lands here: acknowledge it and
+                // restart the 2 MSL timeout.
+                self.ack_due = AckDue::Now;
+                self.enter_time_wait(now);
+            } else if !flags.contains(TcpFlags::RST) {
                 ctx.stats.out_of_window += 1;
                 self.ack_due = AckDue::Now;
             }
@@ -150,12 +176,7 @@ impl Connection {
 
         // Fourth: SYN (RFC 5961 §4), after the security check RFC 9293 leaves out.
         if flags.contains(TcpFlags::SYN) {
-            if self.state == State::SynReceived && seq == self.irs {
-                // Our SYN-ACK was lost: the peer sent its SYN again.
-                self.snd_nxt = self.iss;
-            } else {
-                self.challenge_ack(ctx);
-            }
+            self.challenge_ack(ctx);
             return;
         }
 
@@ -164,6 +185,27 @@ impl Connection {
             return;
         }
         let ack = seg.ack_number;
+        // RFC 9293 §3.10.7.4, fifth, SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT, or a reset
+        // <SEQ=SEG.ACK><CTL=RST> (before RFC 5961's checks, which are for synchronized
+        // states).
+        if self.state == State::SynReceived {
+            if ack.gt(self.snd_una) && ack.le(self.snd_max) {
+                self.state = State::Established;
+                ctx.stats.established += 1;
+                if self.retries > 0 {
+                    // RFC 6298 §5.7: the SYN-ACK timed out; RTO = 3 s unless the ACK
+                    // below gives a sample.
+                    self.rtt.on_syn_timeout_fallback();
+                }
+                self.snd_wnd = usize::from(seg.window_len) << self.snd_wscale;
+                self.max_snd_wnd = self.snd_wnd;
+                self.snd_wl1 = seq;
+                self.snd_wl2 = ack;
+            } else {
+                self.rst = Some(PendingRst { seq: ack, ack: None });
+                return;
+            }
+        }
         // RFC 5961 §5.2: acceptable between SND.UNA - MAX.SND.WND and SND.MAX.
         if ack.gt(self.snd_max) {
             ctx.stats.bad_acks += 1;
@@ -174,19 +216,6 @@ impl Connection {
             ctx.stats.bad_acks += 1;
             self.challenge_ack(ctx);
             return;
-        }
-        if self.state == State::SynReceived {
-            if ack.gt(self.snd_una) {
-                self.state = State::Established;
-                ctx.stats.established += 1;
-                self.snd_wnd = usize::from(seg.window_len) << self.snd_wscale;
-                self.max_snd_wnd = self.snd_wnd;
-                self.snd_wl1 = seq;
-                self.snd_wl2 = ack;
-            } else {
-                self.rst = Some(PendingRst { seq: ack, ack: None });
-                return;
-            }
         }
 
         if self.sack_ok && self.state.is_synchronized() {
@@ -200,6 +229,9 @@ impl Connection {
             && seg.payload.is_empty()
             && !flags.contains(TcpFlags::FIN)
             && new_window == window_before
+            // A zero window's ACKs answer our window probes (RFC 9293 §3.8.6.1): the
+            // receiver can take nothing, so they say nothing about loss.
+            && new_window != 0
             && self.snd_max.gt(self.snd_una)
         {
             self.on_duplicate_ack(now, ctx.stats);
@@ -214,6 +246,11 @@ impl Connection {
             if new_window > 0 {
                 self.persist_at = None;
                 self.persist_backoff = 0;
+                if window_before == 0 && self.snd_nxt.gt(self.snd_una) {
+                    // The window opened without taking our probe's byte: send it again
+                    // first rather than leave a hole behind new data (RFC 9293 §3.8.6.1).
+                    self.snd_nxt = self.snd_una;
+                }
             }
         }
 
@@ -454,10 +491,11 @@ impl Connection {
             self.recovery_point = Some(self.snd_max);
             self.recover = self.snd_max;
             self.rtt_probe = None;
+            // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): retransmit the first segment.
+            self.retransmit_head = true;
             if self.sack_ok {
                 self.scoreboard.enter_recovery(self.snd_max);
             } else {
-                self.retransmit_head = true;
                 self.recovery_inflation = DUP_THRESH as usize * self.smss;
             }
         }

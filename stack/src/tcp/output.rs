@@ -58,7 +58,12 @@ impl Connection {
 
     /// Next segment to transmit, if any. Call until `None`.
     pub fn next_segment(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
-        let segment = self.choose_segment(now, stats)?;
+        let Some(segment) = self.choose_segment(now, stats) else {
+            // Data written into a window known to be closed, or a close() in FIN-WAIT-2:
+            // nothing else would start their timers (`wants_to_send` asks for this call).
+            self.start_timers(now);
+            return None;
+        };
         self.after_send(now, &segment, stats);
         Some(segment)
     }
@@ -97,23 +102,36 @@ impl Connection {
             _ => {}
         }
 
-        if self.sack_ok && self.recovery_point.is_some() {
-            if let Some(segment) = self.sack_retransmission(now, stats) {
-                return Some(segment);
-            }
-        }
-
         if self.retransmit_head {
-            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacknowledged segment.
+            // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacknowledged
+            // segment; with SACK, RFC 6675 §5 step (4.3): whatever the pipe, and only the
+            // hole at SND.UNA.
             self.retransmit_head = false;
             let available = if self.data_end().gt(self.snd_una) { self.data_end() - self.snd_una } else { 0 };
-            let len = available.min(self.smss);
+            let mut len = available.min(self.smss);
+            if self.sack_ok {
+                let snd_una = self.snd_una;
+                if let Some((start, _)) =
+                    self.scoreboard.sacked_ranges().find(|&(start, _)| start.gt(snd_una))
+                {
+                    len = len.min(start - snd_una);
+                }
+            }
             let fin =
                 self.fin_queued && self.snd_una + len == self.data_end() && self.snd_max.gt(self.data_end());
             if len > 0 || fin {
                 stats.retransmitted_segments += 1;
                 let seq = self.snd_una;
+                if self.sack_ok && len > 0 {
+                    self.scoreboard.mark_retransmitted(seq, len);
+                }
                 return Some(self.data_segment(now, seq, len, fin));
+            }
+        }
+
+        if self.sack_ok && self.recovery_point.is_some() {
+            if let Some(segment) = self.sack_retransmission(now, stats) {
+                return Some(segment);
             }
         }
 
@@ -140,6 +158,18 @@ impl Connection {
                 stats.window_probes += 1;
                 let seq = self.snd_nxt;
                 return Some(self.data_segment(now, seq, 1, false));
+            }
+            if self.data_end().gt(self.snd_nxt) {
+                // RFC 9293 §3.8.6.2.1 (4): the override timeout. Silly-window avoidance held
+                // back a window smaller than both the MSS and half the largest window;
+                // send what fits rather than wait forever for it to grow.
+                let usable = self.snd_wnd.min(self.cc.cwnd()).saturating_sub(self.bytes_in_flight());
+                let len = (self.data_end() - self.snd_nxt).min(usable).min(self.smss);
+                if len > 0 {
+                    let seq = self.snd_nxt;
+                    let fin = self.fin_queued && seq + len == self.data_end();
+                    return Some(self.data_segment(now, seq, len, fin));
+                }
             }
             if self.keepalive_probes > 0 {
                 // RFC 1122 §4.2.3.6: an old sequence number forces the peer to answer.

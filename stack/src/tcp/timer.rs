@@ -45,20 +45,60 @@ impl Connection {
         (self.rtt.rto() * (1u32 << self.persist_backoff.min(10))).min(MAX_PERSIST)
     }
 
+    /// Data waits behind a window too small to use, nothing is in flight to bring a window
+    /// update, and no timer runs (RFC 9293 §3.8.6.1).
+    pub(super) fn persist_wanted(&self) -> bool {
+        let waiting = self.data_end().gt(self.snd_nxt);
+        let stalled = waiting && self.snd_wnd < self.smss.min(self.data_end() - self.snd_nxt);
+        self.state.is_synchronized()
+            && stalled
+            && self.snd_nxt == self.snd_una
+            && self.persist_at.is_none()
+            && self.rto_at.is_none()
+    }
+
     /// Arms the persist timer when data waits behind a window too small to use and
     /// nothing is in flight to bring a window update (RFC 9293 §3.8.6.1).
     pub fn update_persist(&mut self, now: Instant) {
-        let waiting = self.data_end().gt(self.snd_nxt);
-        let stalled = self.snd_wnd < self.smss.min(self.data_end() - self.snd_nxt);
-        let idle = self.snd_nxt == self.snd_una && self.persist_at.is_none() && self.rto_at.is_none();
-        if self.state.is_synchronized() && waiting && stalled && idle {
+        if self.persist_wanted() {
             self.persist_at = Some(now + self.persist_interval());
+        }
+    }
+
+    /// The application closed the socket in FIN-WAIT-2 (after an earlier shutdown): the
+    /// orphan's FIN-WAIT-2 timeout has yet to start.
+    fn orphan_timer_wanted(&self) -> bool {
+        self.orphaned && self.state == State::FinWait2 && self.close_at.is_none()
+    }
+
+    /// Timers made due by an application call, which has no `now` to start them with:
+    /// `wants_to_send` reports them so that the next `next_segment` does.
+    pub(super) fn timers_to_start(&self) -> bool {
+        self.persist_wanted() || self.orphan_timer_wanted()
+    }
+
+    pub(super) fn start_timers(&mut self, now: Instant) {
+        self.update_persist(now);
+        if self.orphan_timer_wanted() {
+            self.close_at = Some(now + self.config.fin_wait_2_timeout);
         }
     }
 
     /// RFC 6298 §5.4-5.7: back off, shrink the window to one segment (RFC 5681 §3.1) and
     /// send again from the first unacknowledged byte; give up after the retry limit.
     fn on_retransmission_timeout(&mut self, now: Instant, stats: &mut TcpStats) {
+        if self.snd_wnd == 0 && self.state.is_synchronized() && self.data_end().gt(self.snd_una) {
+            // The peer closed its window with our data outstanding: nothing may be
+            // retransmitted, so the timer turns into the persist timer (RFC 9293 §3.8.6.1),
+            // whose probes do not count against the retry limit while the peer answers
+            // them (RFC 1122 §4.2.2.17).
+            self.rto_at = None;
+            self.rtt_probe = None;
+            self.snd_nxt = self.snd_una;
+            self.probe_due = true;
+            self.persist_at = Some(now + self.persist_interval());
+            return;
+        }
         stats.timeouts += 1;
         self.retries += 1;
         self.rtt_probe = None;

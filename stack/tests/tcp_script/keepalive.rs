@@ -1,0 +1,104 @@
+//! Keepalive (RFC 1122 §4.2.3.6): probes after an idle time, repeated at an interval, and
+//! the connection declared dead after a count of unanswered probes.
+
+use sluice::tcp::{KeepaliveConfig, State, TcpConfig, TcpError};
+use sluice::wire::{SeqNumber, TcpRepr};
+
+use crate::harness::*;
+
+fn keepalive_config() -> TcpConfig {
+    TcpConfig { keepalive: Some(KeepaliveConfig { idle: secs(10), interval: secs(2), count: 3 }), ..config() }
+}
+
+/// A keepalive probe: an ACK with SEG.SEQ = SND.NXT - 1, which forces an answer.
+const PROBE: TcpRepr<'static> =
+    TcpRepr { seq_number: LOCAL_SEQ, ack_number: SeqNumber(REMOTE_SEQ.0 + 1), ..RECV_TEMPL };
+
+/// The peer's answer to a probe.
+const ANSWER: TcpRepr<'static> =
+    TcpRepr { seq_number: SeqNumber(REMOTE_SEQ.0 + 1), ack_number: SeqNumber(LOCAL_SEQ.0 + 1), ..SEND_TEMPL };
+
+#[test]
+fn unanswered_probes_time_the_connection_out() {
+    let mut s = Script::established(keepalive_config());
+    assert_eq!(s.next_timer(), Some(secs(10)));
+    s.advance(secs(10) - ms(1));
+    s.expect_nothing();
+    s.advance(ms(1));
+    s.expect(&[PROBE]);
+    s.advance(secs(2));
+    s.expect(&[PROBE]);
+    s.advance(secs(2));
+    s.expect(&[PROBE]);
+    assert_eq!(s.conn.state(), State::Established);
+    // The third probe went unanswered for an interval: dead. Like Linux, we reset it.
+    s.advance(secs(2) - ms(1));
+    s.expect_nothing();
+    s.advance(ms(1));
+    s.expect(&[TcpRepr {
+        flags: RST,
+        seq_number: LOCAL_SEQ + 1,
+        ack_number: SeqNumber(0),
+        window_len: 0,
+        ..RECV_TEMPL
+    }]);
+    s.expect_closed(Some(TcpError::TimedOut));
+    assert_eq!((s.stats.keepalive_probes, s.stats.keepalive_timeouts), (3, 1));
+}
+
+#[test]
+fn an_answer_resets_the_keepalive() {
+    let mut s = Script::established(keepalive_config());
+    s.advance(secs(10));
+    s.expect(&[PROBE]);
+    s.advance(secs(2));
+    s.expect(&[PROBE]);
+    s.advance(ms(50));
+    s.peer_sends(&ANSWER);
+    s.expect_nothing();
+    // Idle again from the answer: the next probe is a full idle time later.
+    assert_eq!(s.next_timer(), Some(secs(10)));
+    s.advance(secs(10));
+    s.expect(&[PROBE]);
+    // And the count starts over: three more probes before giving up.
+    s.advance(secs(2));
+    s.expect(&[PROBE]);
+    s.advance(secs(2));
+    s.expect(&[PROBE]);
+    s.advance(secs(2) - ms(1));
+    assert_eq!(s.conn.state(), State::Established);
+}
+
+#[test]
+fn traffic_postpones_the_probes() {
+    let mut s = Script::established(keepalive_config());
+    s.advance(secs(9));
+    s.peer_sends(&TcpRepr { payload: b"hi", ..ANSWER });
+    let ack = TcpRepr { ack_number: REMOTE_SEQ + 1 + 2, window_len: RECV_BUFFER as u16 - 2, ..PROBE };
+    s.expect(&[TcpRepr { seq_number: LOCAL_SEQ + 1, ..ack }]);
+    assert_eq!(s.next_timer(), Some(secs(10)));
+    s.advance(secs(10));
+    s.expect(&[ack]);
+}
+
+#[test]
+fn keepalive_is_off_by_default() {
+    let mut s = Script::established(config());
+    assert_eq!(s.next_timer(), None);
+    s.advance(secs(3 * 3600));
+    s.expect_nothing();
+    assert_eq!(s.conn.state(), State::Established);
+}
+
+#[test]
+fn keepalive_can_be_switched_on_a_live_connection() {
+    // setsockopt(SO_KEEPALIVE) after the handshake: the idle time counts from the next
+    // segment received.
+    let mut s = Script::established(config());
+    s.conn.config_mut().keepalive = keepalive_config().keepalive;
+    s.advance(secs(1));
+    s.peer_sends(&ANSWER);
+    assert_eq!(s.next_timer(), Some(secs(10)));
+    s.advance(secs(10));
+    s.expect(&[PROBE]);
+}
