@@ -94,7 +94,9 @@ pub enum Socket {
 
 #[derive(Debug)]
 struct Slot {
-    socket: Socket,
+    /// Boxed so the table stays a dense array of small slots: a lookup touches one
+    /// cache line of the table, not a whole socket.
+    socket: Box<Socket>,
     /// On the ready list already.
     tx_ready: bool,
     /// On the event queue already (so the queue holds each socket at most once).
@@ -157,7 +159,7 @@ impl SocketSet {
         if self.open >= self.config.max_sockets {
             return Err(SocketError::TooManySockets(self.config.max_sockets));
         }
-        let slot = Some(Slot { socket, tx_ready: false, event_queued: false });
+        let slot = Some(Slot { socket: Box::new(socket), tx_ready: false, event_queued: false });
         // Like file descriptors, the lowest free number is reused first.
         let index = match self.free.pop() {
             Some(index) => {
@@ -185,7 +187,7 @@ impl SocketSet {
 
     pub fn get(&self, handle: SocketHandle) -> Result<&Socket, SocketError> {
         match self.slots.get(handle.0 as usize) {
-            Some(Some(slot)) => Ok(&slot.socket),
+            Some(Some(slot)) => Ok(&*slot.socket),
             _ => Err(SocketError::BadDescriptor(handle)),
         }
     }
@@ -205,7 +207,7 @@ impl SocketSet {
     }
 
     pub(crate) fn udp_mut(&mut self, handle: SocketHandle) -> Result<&mut UdpSocket, SocketError> {
-        match &mut self.slot_mut(handle)?.socket {
+        match &mut *self.slot_mut(handle)?.socket {
             Socket::Udp(socket) => Ok(socket),
             _ => Err(SocketError::WrongKind(handle)),
         }
@@ -219,7 +221,7 @@ impl SocketSet {
     }
 
     pub(crate) fn icmp_mut(&mut self, handle: SocketHandle) -> Result<&mut IcmpSocket, SocketError> {
-        match &mut self.slot_mut(handle)?.socket {
+        match &mut *self.slot_mut(handle)?.socket {
             Socket::Icmp(socket) => Ok(socket),
             _ => Err(SocketError::WrongKind(handle)),
         }
@@ -359,7 +361,7 @@ impl SocketSet {
             .get_mut(handle.0 as usize)
             .and_then(Option::take)
             .ok_or(SocketError::BadDescriptor(handle))?;
-        match slot.socket {
+        match *slot.socket {
             Socket::Udp(socket) => {
                 if let Some(local) = socket.local {
                     self.udp_bindings.remove(&local);
@@ -406,7 +408,7 @@ impl SocketSet {
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|s| (SocketHandle(i as u32), &s.socket)))
+            .filter_map(|(i, s)| s.as_ref().map(|s| (SocketHandle(i as u32), &*s.socket)))
     }
 
     /// The UDP socket a datagram to `dst` belongs to: exact binding first, then wildcard.

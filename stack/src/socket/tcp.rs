@@ -184,7 +184,7 @@ impl SocketSet {
     }
 
     fn tcp_mut(&mut self, handle: SocketHandle) -> Result<&mut TcpSocket, SocketError> {
-        match &mut self.slot_mut(handle)?.socket {
+        match &mut *self.slot_mut(handle)?.socket {
             Socket::Tcp(socket) => Ok(socket),
             _ => Err(SocketError::WrongKind(handle)),
         }
@@ -573,7 +573,7 @@ impl SocketSet {
                 .slots
                 .get_mut(handle.0 as usize)
                 .and_then(Option::as_mut)
-                .map(|s| &mut s.socket)
+                .map(|s| &mut *s.socket)
                 .ok_or(())
             else {
                 continue;
@@ -618,7 +618,7 @@ impl SocketSet {
                 let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else {
                     return TcpInput::Dropped;
                 };
-                let Socket::Tcp(TcpSocket::Connection(entry)) = &mut slot.socket else {
+                let Socket::Tcp(TcpSocket::Connection(entry)) = &mut *slot.socket else {
                     return TcpInput::Dropped;
                 };
                 let mut ctx =
@@ -721,7 +721,7 @@ impl SocketSet {
     ) -> Option<(Segment, Ipv4Addr, Ipv4Addr)> {
         let tables = &mut self.tcp;
         let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else { return None };
-        let Socket::Tcp(TcpSocket::Connection(entry)) = &mut slot.socket else { return None };
+        let Socket::Tcp(TcpSocket::Connection(entry)) = &mut *slot.socket else { return None };
         let segment = entry.conn.next_segment(now, &mut tables.stats)?;
         Some((segment, *entry.conn.local().ip(), *entry.conn.remote().ip()))
     }
