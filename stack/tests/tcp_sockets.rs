@@ -277,3 +277,26 @@ fn many_connections_both_directions() {
     want.sort();
     assert!(got == want, "every stream arrived intact");
 }
+
+#[test]
+fn buffer_sizes_set_before_connect_shape_the_window() {
+    let (mut net, mut a, mut b) = pair(8);
+    let l = listen(&mut b, 7, 8);
+    let c = a.sockets.tcp_socket().unwrap();
+    a.sockets.set_buffer_sizes(c, 8192, 4096).unwrap();
+    a.sockets.connect(c, SocketAddrV4::new(ip(2), 7), net.now()).unwrap();
+    assert_eq!(a.sockets.set_buffer_sizes(c, 1, 1), Err(SocketError::AlreadyConnected(c)));
+    run(&mut net, &mut a, &mut b, Duration::from_millis(10));
+    let (s, _) = b.sockets.accept(l).unwrap();
+    // The server may send no more than the client's 4 KiB receive buffer before it reads.
+    let big = vec![7u8; 100_000];
+    let mut sent = 0;
+    for _ in 0..10 {
+        if let Ok(n) = b.sockets.send(s, &big[sent..]) {
+            sent += n;
+        }
+        run(&mut net, &mut a, &mut b, Duration::from_millis(10));
+    }
+    assert_eq!(a.sockets.connection(c).unwrap().queued().1, 4096);
+    assert_eq!(a.sockets.connection(c).unwrap().queued().0, 0);
+}

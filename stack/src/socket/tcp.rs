@@ -352,6 +352,29 @@ impl SocketSet {
         Ok(())
     }
 
+    /// SO_SNDBUF and SO_RCVBUF: buffer sizes, set before `connect` or `listen` (the
+    /// window scale offered in the SYN depends on the receive buffer).
+    pub fn set_buffer_sizes(
+        &mut self,
+        handle: SocketHandle,
+        send: usize,
+        recv: usize,
+    ) -> Result<(), SocketError> {
+        match self.tcp_mut(handle)? {
+            TcpSocket::Idle { config, .. } => {
+                config.send_buffer = send;
+                config.recv_buffer = recv;
+                Ok(())
+            }
+            TcpSocket::Listener(listener) => {
+                listener.config.send_buffer = send;
+                listener.config.recv_buffer = recv;
+                Ok(())
+            }
+            TcpSocket::Connection(_) => Err(SocketError::AlreadyConnected(handle)),
+        }
+    }
+
     /// TCP_NODELAY.
     pub fn set_nodelay(&mut self, handle: SocketHandle, nodelay: bool) -> Result<(), SocketError> {
         self.with_config(handle, |c| c.nodelay = nodelay)

@@ -257,7 +257,8 @@ impl Connection {
         let full = len >= self.smss;
         let everything = len == available && len > 0;
         let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
-        let nagle_clear = in_flight == 0 || self.config.nodelay;
+        // Once the application has shut down writing no more data can join the tail: send it.
+        let nagle_clear = in_flight == 0 || self.config.nodelay || self.fin_queued;
         if !(full || (everything && nagle_clear) || half_window) {
             len = 0;
         }

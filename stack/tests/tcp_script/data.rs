@@ -115,6 +115,19 @@ fn nagle_holds_a_small_segment_while_data_is_unacknowledged() {
 }
 
 #[test]
+fn shutdown_sends_the_tail_nagle_was_holding() {
+    // Nagle waits for more data to fill the segment; after shutdown(SHUT_WR) none can
+    // come, so the tail leaves at once with the FIN (as Linux does on close).
+    let mut s = Script::established(config());
+    s.conn.send(b"first").unwrap();
+    s.expect(&[TcpRepr { flags: PSH_ACK, ..ours(0, b"first") }]);
+    s.conn.send(b"tail").unwrap();
+    s.expect_nothing();
+    s.conn.shutdown_write();
+    s.expect(&[TcpRepr { flags: FIN_PSH_ACK, ..ours(5, b"tail") }]);
+}
+
+#[test]
 fn nodelay_sends_small_segments_at_once() {
     // TCP_NODELAY: Nagle off.
     let mut s = Script::established(TcpConfig { nodelay: true, ..config() });
