@@ -688,7 +688,7 @@ impl Interface {
         let Ok(conn) = sockets.connection(handle) else { return Ok(SocketSend::Done { more: false }) };
         let dst = *conn.remote().ip();
         let mut outcome = Ok(SocketSend::Done { more: false });
-        for _ in 0..TX_BATCH {
+        for sent in 0..TX_BATCH {
             let destination = match self.link_destination(now, dst) {
                 Ok(LinkDestination::Resolve { next_hop, pending: true }) => {
                     if !self.parked.contains(&(next_hop, handle)) {
@@ -706,7 +706,15 @@ impl Interface {
                 outcome = Err(DeviceFull);
                 break;
             };
-            let Some((segment, src, dst)) = sockets.tcp_next_segment(handle, now) else { break };
+            let Some((segment, src, dst)) = sockets.tcp_next_segment(handle, now) else {
+                // `wants_to_send` must imply a segment, or the connection would be put back
+                // on the transmit list forever without sending anything.
+                debug_assert!(
+                    sent > 0 || !sockets.connection(handle).is_ok_and(|c| c.wants_to_send()),
+                    "connection wants to send but has no segment"
+                );
+                break;
+            };
             let (first, second) = sockets.tcp_payload(handle, &segment);
             let mut ip = self.ip_header(src, dst, IpProtocol::Tcp, self.config.default_ttl);
             ip.dont_frag = true;

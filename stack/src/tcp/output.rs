@@ -190,38 +190,36 @@ impl Connection {
 
     /// Whether SACK recovery has a retransmission to send now.
     fn sack_retransmission_ready(&self) -> bool {
-        if !self.sack_ok || self.recovery_point.is_none() {
-            return false;
-        }
-        let pipe = self.scoreboard.pipe(self.snd_una, self.snd_max, self.smss);
-        if self.cc.cwnd().saturating_sub(pipe) < self.smss {
-            return false;
-        }
-        matches!(
-            self.scoreboard.next_seg(self.snd_una, self.snd_max, self.smss, false),
-            Some(NextSeg::Retransmit { .. } | NextSeg::Rescue { .. })
-        )
+        self.plan_sack_retransmission().is_some()
     }
 
-    /// RFC 6675 §5 (C): during SACK recovery, what NextSeg() picks, while pipe < cwnd.
-    fn sack_retransmission(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+    /// RFC 6675 §5 (C): during SACK recovery, what NextSeg() picks while pipe leaves a
+    /// segment's room in cwnd: (sequence number, data bytes, FIN). A hole may end with
+    /// the FIN, which is sent again like data.
+    fn plan_sack_retransmission(&self) -> Option<(SeqNumber, usize, bool)> {
+        if !self.sack_ok || self.recovery_point.is_none() {
+            return None;
+        }
         let pipe = self.scoreboard.pipe(self.snd_una, self.snd_max, self.smss);
         if self.cc.cwnd().saturating_sub(pipe) < self.smss {
             return None;
         }
-        let (len, _) = self.new_data_extent();
-        match self.scoreboard.next_seg(self.snd_una, self.snd_max, self.smss, len > 0)? {
+        match self.scoreboard.next_seg(self.snd_una, self.snd_max, self.smss, false)? {
             NextSeg::Retransmit { seq, len } | NextSeg::Rescue { seq, len } => {
-                let len = len.min(self.smss).min(self.data_end() - seq);
-                if len == 0 {
-                    return None;
-                }
-                self.scoreboard.mark_retransmitted(seq, len);
-                stats.retransmitted_segments += 1;
-                Some(self.data_segment(now, seq, len, false))
+                let data_end = self.data_end();
+                let data = if data_end.gt(seq) { len.min(self.smss).min(data_end - seq) } else { 0 };
+                let fin = self.fin_queued && seq + data == data_end && (seq + len).gt(data_end);
+                (data > 0 || fin).then_some((seq, data, fin))
             }
             NextSeg::New => None,
         }
+    }
+
+    fn sack_retransmission(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+        let (seq, len, fin) = self.plan_sack_retransmission()?;
+        self.scoreboard.mark_retransmitted(seq, len + usize::from(fin));
+        stats.retransmitted_segments += 1;
+        Some(self.data_segment(now, seq, len, fin))
     }
 
     /// After a timeout rewinds SND.NXT, data the peer has SACKed is not sent again
