@@ -1,1 +1,4 @@
-//! Benchmark support for Sluice.
+//! Benchmark support for Sluice: an in-memory device pair and the TCP fixtures built on it.
+
+pub mod pair;
+pub mod tcp;

@@ -4,6 +4,7 @@
 
 mod cmd;
 mod fuzz;
+mod perf;
 mod steps;
 mod test;
 mod tools;
@@ -40,9 +41,11 @@ enum Task {
     },
     /// Builds sluice in release, runs its simulated demo into a pcap and decodes it with tshark.
     Demo,
-    /// Runs the criterion benchmarks in bench/.
+    /// Runs the criterion benchmarks in bench/, or with NAME `tcp-instructions` the TCP
+    /// figures: instructions (callgrind) and ns per request/response, bulk Gbit/s.
     Bench {
-        /// Run only the benchmarks whose id contains NAME (e.g. `checksum`, `parse`, `mtu`).
+        /// Run only the benchmarks whose id contains NAME (e.g. `checksum`, `parse`, `tcp`);
+        /// `tcp-instructions` runs bench/src/bin/tcp_perf natively and under callgrind.
         name: Option<String>,
     },
     /// Runs one fuzz target: until a crash or Ctrl-C, or for --secs seconds.
@@ -96,6 +99,7 @@ fn run(cli: Cli) -> Result<()> {
             test::run(&root, &test::Options { fuzz_secs: (!skip_fuzz).then_some(fuzz_secs) })
         }
         Task::Demo => demo(&root),
+        Task::Bench { name } if name.as_deref() == Some(TCP_FIGURES) => perf::tcp_figures(&root),
         Task::Bench { name } => bench(name.as_deref()),
         Task::Fuzz { target, inputs, secs, asan, fuzzer_args } => {
             tools::ensure_cargo_fuzz()?;
@@ -104,6 +108,9 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
 }
+
+/// The benchmark name `cargo xtask bench` treats as the TCP figures, not a criterion filter.
+const TCP_FIGURES: &str = "tcp-instructions";
 
 /// The pcap the demo writes, relative to the workspace root.
 const DEMO_PCAP: &str = "target/demo/demo.pcap";

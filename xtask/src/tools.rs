@@ -18,6 +18,9 @@ pub struct AptTool {
 pub const TSHARK: AptTool =
     AptTool { program: "tshark", package: "tshark", why: "to decode the simulator's pcaps" };
 
+pub const VALGRIND: AptTool =
+    AptTool { program: "valgrind", package: "valgrind", why: "to count instructions with callgrind" };
+
 /// Installs the packages of the tools that are not on `PATH`, with one `apt-get update`
 /// before the install. Without root, fails naming the first missing package.
 pub fn ensure_apt(tools: &[AptTool]) -> Result<()> {
