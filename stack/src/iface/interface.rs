@@ -560,7 +560,8 @@ impl Interface {
             progress = true;
         }
 
-        while let Some(event) = self.neighbors.poll(now) {
+        while self.neighbors.has_incomplete() {
+            let Some(event) = self.neighbors.poll(now) else { break };
             progress = true;
             match event {
                 NeighborEvent::Request(addr) => {
@@ -575,24 +576,32 @@ impl Interface {
             }
         }
 
-        let mut timed_out = 0;
-        while let Some(expired) = self.fragments.poll(now, &mut timed_out) {
-            progress = true;
-            let Some(token) = device.transmit(now) else { break };
-            let error = IcmpError::TimeExceeded(TimeExceeded::FragReassemblyExpired);
-            self.send_icmp_error(now, token, &expired.header, &expired.leading_bytes, false, error);
-        }
-        for _ in 0..timed_out {
-            self.stats.count_drop(DropReason::FragmentTimeout);
+        if self.fragments.datagrams_held() > 0 {
+            let mut timed_out = 0;
+            while let Some(expired) = self.fragments.poll(now, &mut timed_out) {
+                progress = true;
+                let Some(token) = device.transmit(now) else { break };
+                let error = IcmpError::TimeExceeded(TimeExceeded::FragReassemblyExpired);
+                self.send_icmp_error(now, token, &expired.header, &expired.leading_bytes, false, error);
+            }
+            for _ in 0..timed_out {
+                self.stats.count_drop(DropReason::FragmentTimeout);
+            }
         }
 
-        progress |= self.flush_tx_queue(now, device);
         if !self.tx_queue.is_empty() {
-            return progress;
+            progress |= self.flush_tx_queue(now, device);
+            if !self.tx_queue.is_empty() {
+                return progress;
+            }
         }
 
-        sockets.tcp_poll_timers(now);
-        self.unpark(now, sockets);
+        if sockets.tcp_poll_at().is_some_and(|at| at <= now) {
+            sockets.tcp_poll_timers(now);
+        }
+        if !self.parked.is_empty() {
+            self.unpark(now, sockets);
+        }
         for _ in 0..TX_BATCH {
             let Some(handle) = sockets.pop_tx_ready() else { break };
             progress = true;
@@ -604,7 +613,9 @@ impl Interface {
                     break;
                 }
             }
-            progress |= self.flush_tx_queue(now, device);
+            if !self.tx_queue.is_empty() {
+                progress |= self.flush_tx_queue(now, device);
+            }
         }
         progress
     }

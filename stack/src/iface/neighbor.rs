@@ -244,6 +244,11 @@ impl NeighborCache {
         Some(NeighborEvent::Request(addr))
     }
 
+    /// Whether any address is being resolved (else `poll` has nothing to do).
+    pub fn has_incomplete(&self) -> bool {
+        self.incomplete != 0
+    }
+
     /// When `poll` next has something to do.
     pub fn poll_at(&self) -> Option<Instant> {
         if self.incomplete == 0 {
