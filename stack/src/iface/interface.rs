@@ -699,8 +699,19 @@ impl Interface {
         let Ok(conn) = sockets.connection(handle) else { return Ok(SocketSend::Done { more: false }) };
         let dst = *conn.remote().ip();
         let mut outcome = Ok(SocketSend::Done { more: false });
+        // A resolved next hop stays resolved for the whole batch (nothing here changes the
+        // neighbour cache but a resolution starting, which is looked up again).
+        let mut resolved = None;
         for sent in 0..TX_BATCH {
-            let destination = match self.link_destination(now, dst) {
+            let lookup = match resolved {
+                Some(mac) => Ok(LinkDestination::Mac(mac)),
+                None => self.link_destination(now, dst),
+            };
+            let destination = match lookup {
+                Ok(LinkDestination::Mac(mac)) => {
+                    resolved = Some(mac);
+                    Some(LinkDestination::Mac(mac))
+                }
                 Ok(LinkDestination::Resolve { next_hop, pending: true }) => {
                     if !self.parked.contains(&(next_hop, handle)) {
                         self.parked.push((next_hop, handle));
