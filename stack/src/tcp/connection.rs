@@ -550,10 +550,15 @@ impl Connection {
 
     /// When this connection next needs time, whether or not segments arrive.
     pub fn poll_at(&self) -> Option<Instant> {
-        [self.rto_at, self.persist_at, self.delayed_ack_at, self.keepalive_at, self.close_at]
-            .into_iter()
-            .flatten()
-            .min()
+        fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, None) => a,
+                (None, b) => b,
+            }
+        }
+        let timers = earliest(earliest(self.rto_at, self.persist_at), self.delayed_ack_at);
+        earliest(earliest(timers, self.keepalive_at), self.close_at)
     }
 
     /// Whether `next_segment` has something to send right now, or must be called to

@@ -49,7 +49,9 @@ impl Connection {
         match self.state {
             State::SynSent | State::SynReceived => self.snd_nxt == self.iss,
             State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck => {
-                let (len, fin) = self.new_data_extent();
+                // Nothing unsent and no FIN to send: no new data can go, whatever the windows.
+                let unsent = self.data_end().gt(self.snd_nxt) || self.fin_queued;
+                let (len, fin) = if unsent { self.new_data_extent() } else { (0, false) };
                 len > 0 || fin || self.retransmit_head || self.sack_retransmission_ready()
             }
             _ => false,
