@@ -757,6 +757,13 @@ impl TcpOptions {
     /// above 14 is read as 14 (RFC 7323 §2.3).
     fn parse(mut bytes: &[u8]) -> Result<TcpOptions> {
         let mut options = TcpOptions::default();
+        // RFC 7323 Appendix A: the layout nearly every segment of a connection with
+        // timestamps carries, recognised in one comparison (Linux does the same).
+        if let [kind::NO_OPERATION, kind::NO_OPERATION, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h] = *bytes
+        {
+            options.timestamps = Some((u32::from_be_bytes([a, b, c, d]), u32::from_be_bytes([e, f, g, h])));
+            return Ok(options);
+        }
         while !bytes.is_empty() {
             let (rest, option) = TcpOption::parse(bytes)?;
             match option {
@@ -890,6 +897,15 @@ impl<'a> TcpRepr<'a> {
 
     /// The header length with options: 20 to 60 bytes, a multiple of 4.
     pub fn header_len(&self) -> usize {
+        if !self.flags.contains(TcpFlags::SYN) {
+            // `NOP NOP TS` is 12 bytes, `NOP NOP SACK` 4 + 8 per block.
+            let timestamps = if self.options.timestamps.is_some() { 12 } else { 0 };
+            let sack = match self.emitted_sack_blocks() {
+                0 => 0,
+                blocks => 4 + 8 * blocks,
+            };
+            return HEADER_LEN + timestamps + sack;
+        }
         let mut len = HEADER_LEN;
         self.for_each_option(|option| len += option.buffer_len());
         len
@@ -927,8 +943,34 @@ impl<'a> TcpRepr<'a> {
         packet.set_checksum(0);
         packet.set_urgent_at(self.urgent_pointer);
         let options = packet.options_mut();
+        if self.flags.contains(TcpFlags::SYN) {
+            let mut at = 0;
+            self.for_each_option(|option| at += option.emit(&mut options[at..]));
+            return;
+        }
+        // What `for_each_option` yields for a non-SYN segment, written directly.
         let mut at = 0;
-        self.for_each_option(|option| at += option.emit(&mut options[at..]));
+        if let Some((tsval, tsecr)) = self.options.timestamps {
+            let area = &mut options[..12];
+            area[..4].copy_from_slice(&[kind::NO_OPERATION, kind::NO_OPERATION, kind::TIMESTAMPS, 10]);
+            area[4..8].copy_from_slice(&tsval.to_be_bytes());
+            area[8..].copy_from_slice(&tsecr.to_be_bytes());
+            at = 12;
+        }
+        let blocks = self.emitted_sack_blocks();
+        if blocks > 0 {
+            let area = &mut options[at..at + 4 + 8 * blocks];
+            area[..4].copy_from_slice(&[
+                kind::NO_OPERATION,
+                kind::NO_OPERATION,
+                kind::SACK,
+                2 + 8 * blocks as u8,
+            ]);
+            for (chunk, (left, right)) in area[4..].chunks_exact_mut(8).zip(self.options.sack_blocks.iter()) {
+                chunk[..4].copy_from_slice(&left.0.to_be_bytes());
+                chunk[4..].copy_from_slice(&right.0.to_be_bytes());
+            }
+        }
     }
 
     /// Writes the whole segment and its checksum.
@@ -1649,6 +1691,40 @@ mod tests {
             let parsed = TcpRepr::parse(&packet, CLIENT, SERVER, ChecksumMode::Verify).unwrap();
             prop_assert_eq!(parsed, TcpRepr { options: emitted(&repr), ..repr });
             prop_assert_eq!(parsed.to_string(), TcpRepr { options: emitted(&repr), ..repr }.to_string());
+        }
+
+        #[test]
+        fn direct_option_layout_matches_the_option_list(repr in any_repr()) {
+            // header_len and emit_header write non-SYN options directly; they must agree
+            // byte for byte with the generic list every other path uses.
+            let mut listed = Vec::new();
+            repr.for_each_option(|option| {
+                let mut bytes = [0u8; MAX_HEADER_LEN];
+                let len = option.emit(&mut bytes);
+                listed.extend_from_slice(&bytes[..len]);
+            });
+            prop_assert_eq!(repr.header_len(), HEADER_LEN + listed.len());
+            let mut buf = vec![0u8; repr.header_len()];
+            repr.emit_header(&mut TcpPacket::new_unchecked(&mut buf[..]));
+            prop_assert_eq!(&buf[HEADER_LEN..], &listed[..]);
+            // And the timestamp-only layout parses as the general loop would.
+            let mut reparsed = TcpOptions::default();
+            let mut rest = &listed[..];
+            while let Ok((next, option)) = TcpOption::parse(rest) {
+                match option {
+                    TcpOption::Timestamps { tsval, tsecr } => reparsed.timestamps = Some((tsval, tsecr)),
+                    TcpOption::SackBlocks(blocks) => reparsed.sack_blocks = blocks,
+                    TcpOption::MaxSegmentSize(mss) => reparsed.mss = Some(mss),
+                    TcpOption::WindowScale(shift) => reparsed.window_scale = Some(shift.min(MAX_WINDOW_SCALE)),
+                    TcpOption::SackPermitted => reparsed.sack_permitted = true,
+                    _ => {}
+                }
+                if next.is_empty() {
+                    break;
+                }
+                rest = next;
+            }
+            prop_assert_eq!(TcpOptions::parse(&listed).unwrap(), reparsed);
         }
 
         #[test]
