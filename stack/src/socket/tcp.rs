@@ -511,29 +511,31 @@ impl SocketSet {
     /// Keeps the tables current after anything touched a connection: timers, the
     /// transmit list, events, the accept queue, and freeing finished connections.
     pub(crate) fn tcp_changed(&mut self, handle: SocketHandle) {
-        let Ok(entry) = self.connection_mut(handle) else {
+        // One lookup of the slot serves the timer, the transmit list and the checks below.
+        let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else {
+            self.queue_event(handle);
+            return;
+        };
+        let Socket::Tcp(TcpSocket::Connection(entry)) = &mut *slot.socket else {
             self.queue_event(handle);
             return;
         };
         let state = entry.conn.state();
         let wants_to_send = entry.conn.wants_to_send();
-        let deadline = entry.conn.poll_at();
-        let register = match (deadline, entry.timer_at) {
-            (Some(d), Some(t)) => d < t,
-            (Some(_), None) => true,
-            _ => false,
-        };
-        if register {
-            entry.timer_at = deadline;
+        if let Some(deadline) = entry.conn.poll_at() {
+            // An earlier deadline gets a heap entry; a later one waits for the current
+            // entry to fire, which re-registers it (at most one live entry per connection).
+            if entry.timer_at.is_none_or(|registered| deadline < registered) {
+                entry.timer_at = Some(deadline);
+                self.tcp.timers.push(Reverse((deadline, handle)));
+            }
         }
         let parent = entry.parent;
         let finished = entry.conn.is_finished() && !wants_to_send;
         let orphan = entry.closed_by_app || parent.is_some();
-        if let (true, Some(d)) = (register, deadline) {
-            self.tcp.timers.push(Reverse((d, handle)));
-        }
-        if wants_to_send {
-            self.mark_tx_ready(handle);
+        if wants_to_send && !slot.tx_ready {
+            slot.tx_ready = true;
+            self.tx_ready.push_back(handle);
         }
         if let Some(parent) = parent {
             self.settle_child(parent, handle, state);
@@ -546,6 +548,7 @@ impl SocketSet {
     }
 
     /// Puts a socket on the event queue once; `take_events` reports what changed.
+    #[inline]
     fn queue_event(&mut self, handle: SocketHandle) {
         if let Ok(slot) = self.slot_mut(handle) {
             if !slot.event_queued {

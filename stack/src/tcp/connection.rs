@@ -550,15 +550,21 @@ impl Connection {
 
     /// When this connection next needs time, whether or not segments arrive.
     pub fn poll_at(&self) -> Option<Instant> {
-        fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-            match (a, b) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, None) => a,
-                (None, b) => b,
-            }
-        }
-        let timers = earliest(earliest(self.rto_at, self.persist_at), self.delayed_ack_at);
-        earliest(earliest(timers, self.keepalive_at), self.close_at)
+        // Branch-free: an unset timer counts as the end of time.
+        let micros = |timer: Option<Instant>| timer.map_or(u64::MAX, Instant::total_micros);
+        let earliest = micros(self.rto_at)
+            .min(micros(self.persist_at))
+            .min(micros(self.delayed_ack_at))
+            .min(micros(self.keepalive_at))
+            .min(micros(self.close_at));
+        // A deadline may sit at the end of time itself (instants saturate), so whether any
+        // timer is set is asked separately.
+        let any = self.rto_at.is_some()
+            | self.persist_at.is_some()
+            | self.delayed_ack_at.is_some()
+            | self.keepalive_at.is_some()
+            | self.close_at.is_some();
+        any.then_some(Instant::from_micros(earliest))
     }
 
     /// Whether `next_segment` has something to send right now, or must be called to
