@@ -86,12 +86,11 @@ fn sum_native_words_avx2(data: &[u8]) -> u64 {
     sum_native_words(data)
 }
 
+/// The sum of a buffer of at least [`SMALL`] bytes, vectorised where the CPU allows.
 #[cfg(target_arch = "x86_64")]
-fn sum_native(data: &[u8]) -> u64 {
+#[inline(never)]
+fn sum_native_large(data: &[u8]) -> u64 {
     use std::sync::atomic::{AtomicU8, Ordering};
-    if data.len() < SMALL {
-        return sum_native_small(data);
-    }
     // 0: unknown, 1: plain, 2: AVX2. Detection runs once; the load is a plain read after.
     static LEVEL: AtomicU8 = AtomicU8::new(0);
     let level = match LEVEL.load(Ordering::Relaxed) {
@@ -111,10 +110,8 @@ fn sum_native(data: &[u8]) -> u64 {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn sum_native(data: &[u8]) -> u64 {
-    if data.len() < SMALL {
-        return sum_native_small(data);
-    }
+#[inline(never)]
+fn sum_native_large(data: &[u8]) -> u64 {
     sum_native_words(data)
 }
 
@@ -122,9 +119,10 @@ fn sum_native(data: &[u8]) -> u64 {
 ///
 /// An odd-length `data` is padded with a zero byte, so only the last part of a message
 /// split into several sums may have odd length.
+#[inline]
 pub fn data(data: &[u8]) -> u16 {
-    let native = fold(sum_native(data));
-    u16::from_be_bytes(native.to_ne_bytes())
+    let sum = if data.len() < SMALL { sum_native_small(data) } else { sum_native_large(data) };
+    u16::from_be_bytes(fold(sum).to_ne_bytes())
 }
 
 /// One's-complement sum of partial sums.
@@ -145,6 +143,19 @@ pub fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) ->
         u16::from(protocol),
         length,
     ])
+}
+
+/// The sum over the pseudo-header (as [`pseudo_header`]) and `data`, folded once: equal
+/// to `combine(&[pseudo_header(src, dst, protocol, length), data(data)])`. The 32-bit
+/// addresses are added whole, since 2^16 is 1 modulo 2^16 - 1.
+#[inline]
+pub fn pseudo_header_and_data(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16, data: &[u8]) -> u16 {
+    let acc = u64::from(src.to_bits())
+        + u64::from(dst.to_bits())
+        + u64::from(protocol)
+        + u64::from(length)
+        + u64::from(self::data(data));
+    fold(acc)
 }
 
 /// RFC 1624 eqn. 3: the new checksum field `HC' = ~(~HC + ~m + m')` after one 16-bit word of
@@ -194,6 +205,23 @@ mod tests {
     }
 
     #[test]
+    fn fused_pseudo_header_sum_equals_the_combined_one() {
+        let cases: [(Ipv4Addr, Ipv4Addr, u8, &[u8]); 4] = [
+            (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), 6, &[0xde, 0xad, 0xbe, 0xef, 0x01]),
+            (Ipv4Addr::new(255, 255, 255, 255), Ipv4Addr::new(255, 255, 255, 255), 17, &[0xff; 200]),
+            (Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, 0, &[]),
+            (Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, 0, &[0xff, 0xff]),
+        ];
+        for (src, dst, protocol, bytes) in cases {
+            let len = bytes.len() as u16;
+            assert_eq!(
+                pseudo_header_and_data(src, dst, protocol, len, bytes),
+                combine(&[pseudo_header(src, dst, protocol, len), data(bytes)])
+            );
+        }
+    }
+
+    #[test]
     fn every_length_with_maximal_carries() {
         // All-ones words carry out of every add, on both the small and the vector path.
         for len in 0..300 {
@@ -226,6 +254,17 @@ mod tests {
             let cut = (cut.min(bytes.len())) & !1;
             let (a, b) = bytes.split_at(cut);
             prop_assert_eq!(combine(&[data(a), data(b)]), reference(&bytes));
+        }
+
+        #[test]
+        fn fused_pseudo_header_sum_matches(src in any::<u32>(), dst in any::<u32>(), protocol in any::<u8>(),
+                                           bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let (src, dst) = (Ipv4Addr::from_bits(src), Ipv4Addr::from_bits(dst));
+            let len = bytes.len() as u16;
+            prop_assert_eq!(
+                pseudo_header_and_data(src, dst, protocol, len, &bytes),
+                combine(&[pseudo_header(src, dst, protocol, len), data(&bytes)])
+            );
         }
 
         #[test]

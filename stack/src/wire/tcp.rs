@@ -381,7 +381,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     fn sum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Option<u16> {
         let bytes = self.buffer.as_ref();
         let len = u16::try_from(bytes.len()).ok()?;
-        Some(checksum::combine(&[checksum::pseudo_header(src, dst, PROTOCOL, len), checksum::data(bytes)]))
+        Some(checksum::pseudo_header_and_data(src, dst, PROTOCOL, len, bytes))
     }
 
     /// RFC 9293 §3.1: the checksum over the pseudo-header and the segment verifies.

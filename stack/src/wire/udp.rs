@@ -95,8 +95,8 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     /// The sum over the pseudo-header and the datagram (header and data, up to Length).
     fn sum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
         let len = self.len();
-        let pseudo = checksum::pseudo_header(src, dst, u8::from(IpProtocol::Udp), len);
-        checksum::combine(&[pseudo, checksum::data(&self.buffer.as_ref()[..usize::from(len)])])
+        let bytes = &self.buffer.as_ref()[..usize::from(len)];
+        checksum::pseudo_header_and_data(src, dst, u8::from(IpProtocol::Udp), len, bytes)
     }
 
     /// RFC 768: true if the checksum verifies for these IPv4 addresses, or is 0 (not computed).
