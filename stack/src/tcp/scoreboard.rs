@@ -165,6 +165,10 @@ impl Scoreboard {
         self.high_rxt = self.high_rxt.filter(|h| h.gt(snd_una));
         self.rescue_rxt = self.rescue_rxt.filter(|r| !snd_una.gt(*r));
 
+        if blocks.is_empty() && self.sacked.is_empty() && self.retransmitted.is_empty() {
+            // The common case without loss: nothing to clip, merge or count.
+            return AckInfo { newly_sacked: 0, dsack };
+        }
         self.sacked.retain_mut(|range| match clip(range.span, snd_una, wnd) {
             Some((start, end)) => {
                 *range = SackedSpan { span: span_at(snd_una, start, end), fresh: 0 };
