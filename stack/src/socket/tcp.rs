@@ -332,7 +332,7 @@ impl SocketSet {
         let entry = self.connection_mut(handle)?;
         let remote = entry.conn.remote();
         let result = entry.conn.send(data).map_err(|e| tcp_error(e, remote));
-        self.tcp_changed(handle);
+        self.after_transfer_call(handle);
         result
     }
 
@@ -341,8 +341,26 @@ impl SocketSet {
         let entry = self.connection_mut(handle)?;
         let remote = entry.conn.remote();
         let result = entry.conn.recv(buf).map_err(|e| tcp_error(e, remote));
-        self.tcp_changed(handle);
+        self.after_transfer_call(handle);
         result
+    }
+
+    /// `tcp_changed` for `send` and `recv`, which move bytes and may make the connection
+    /// want to transmit (data, or a window update) but change no state, timer or parent:
+    /// only the transmit list and the events need upkeep.
+    fn after_transfer_call(&mut self, handle: SocketHandle) {
+        let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else { return };
+        let Socket::Tcp(TcpSocket::Connection(entry)) = &mut *slot.socket else { return };
+        if entry.parent.is_some() {
+            // Not accepted yet: let the full upkeep settle it with its listener.
+            self.tcp_changed(handle);
+            return;
+        }
+        if !slot.tx_ready && entry.conn.wants_to_send() {
+            slot.tx_ready = true;
+            self.tx_ready.push_back(handle);
+        }
+        self.queue_event(handle);
     }
 
     /// `shutdown(SHUT_WR)`: half-close; the FIN follows the queued data.
