@@ -569,6 +569,7 @@ impl Connection {
 
     /// Whether `next_segment` has something to send right now, or must be called to
     /// start a timer an application call made due (persist, orphaned FIN-WAIT-2).
+    #[inline]
     pub fn wants_to_send(&self) -> bool {
         self.rst.is_some()
             || self.ack_due == AckDue::Now

@@ -49,9 +49,7 @@ impl Connection {
         match self.state {
             State::SynSent | State::SynReceived => self.snd_nxt == self.iss,
             State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck => {
-                // Nothing unsent and no FIN to send: no new data can go, whatever the windows.
-                let unsent = self.data_end().gt(self.snd_nxt) || self.fin_queued;
-                let (len, fin) = if unsent { self.new_data_extent() } else { (0, false) };
+                let (len, fin) = self.new_data_extent();
                 len > 0 || fin || self.retransmit_head || self.sack_retransmission_ready()
             }
             _ => false,
@@ -239,7 +237,17 @@ impl Connection {
     }
 
     /// How much new data (and whether the FIN) may go at SND.NXT now.
+    #[inline]
     pub(super) fn new_data_extent(&self) -> (usize, bool) {
+        if !self.data_end().gt(self.snd_nxt) && !self.fin_queued {
+            // Nothing unsent and no FIN to send: nothing can go, whatever the windows.
+            return (0, false);
+        }
+        self.unsent_extent()
+    }
+
+    /// [`new_data_extent`](Self::new_data_extent) when something is unsent.
+    fn unsent_extent(&self) -> (usize, bool) {
         let data_end = self.data_end();
         let available = if data_end.gt(self.snd_nxt) { data_end - self.snd_nxt } else { 0 };
         let in_flight = self.bytes_in_flight();
