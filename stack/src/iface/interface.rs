@@ -104,6 +104,16 @@ enum LinkDestination {
     },
 }
 
+/// The last unicast destination found resolved: its MAC address, valid while the
+/// neighbour entry behind it has not expired and the table has not changed.
+#[derive(Debug, Clone, Copy)]
+struct ResolvedHop {
+    dst: Ipv4Addr,
+    mac: EthernetAddress,
+    expires_at: Instant,
+    generation: u64,
+}
+
 #[derive(Debug)]
 pub struct Interface {
     config: InterfaceConfig,
@@ -123,6 +133,8 @@ pub struct Interface {
     mtu: usize,
     /// Whether received checksums are verified, as the device last asked.
     rx_checksums: ChecksumMode,
+    /// Saves the routing checks and the neighbour lookup for repeated destinations.
+    last_hop: Option<ResolvedHop>,
 }
 
 impl Interface {
@@ -140,6 +152,7 @@ impl Interface {
             next_announcement: Instant::ZERO,
             mtu: 1500,
             rx_checksums: ChecksumMode::Verify,
+            last_hop: None,
             config,
         })
     }
@@ -820,7 +833,13 @@ impl Interface {
     }
 
     /// Where a packet for `dst` goes on the link: broadcast, a known MAC, or resolution.
-    fn link_destination(&self, now: Instant, dst: Ipv4Addr) -> Result<LinkDestination, DropReason> {
+    fn link_destination(&mut self, now: Instant, dst: Ipv4Addr) -> Result<LinkDestination, DropReason> {
+        if let Some(hop) = self.last_hop {
+            // The routing checks below depend only on `dst` and the fixed configuration.
+            if hop.dst == dst && hop.generation == self.neighbors.generation() && now < hop.expires_at {
+                return Ok(LinkDestination::Mac(hop.mac));
+            }
+        }
         if self.is_broadcast(dst) {
             return Ok(LinkDestination::Mac(EthernetAddress::BROADCAST));
         }
@@ -833,7 +852,13 @@ impl Interface {
             self.config.gateway.ok_or(DropReason::NoRoute)?
         };
         match self.neighbors.state(next_hop, now) {
-            NeighborState::Resolved(mac) => Ok(LinkDestination::Mac(mac)),
+            NeighborState::Resolved(mac) => {
+                if let Some((_, expires_at)) = self.neighbors.lookup_with_expiry(next_hop, now) {
+                    let generation = self.neighbors.generation();
+                    self.last_hop = Some(ResolvedHop { dst, mac, expires_at, generation });
+                }
+                Ok(LinkDestination::Mac(mac))
+            }
             NeighborState::Pending => Ok(LinkDestination::Resolve { next_hop, pending: true }),
             NeighborState::Unknown => Ok(LinkDestination::Resolve { next_hop, pending: false }),
             NeighborState::Failed => Err(DropReason::ArpUnresolved),
@@ -1004,4 +1029,44 @@ fn serialize(ip: &Ipv4Repr, payload: &IpPayload<'_>) -> Vec<u8> {
 enum IcmpError {
     Unreachable(DstUnreachable),
     TimeExceeded(TimeExceeded),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Ipv4Cidr;
+
+    const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+    const OLD_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+    const NEW_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 3]);
+
+    fn mac_of(destination: Result<LinkDestination, DropReason>) -> Option<EthernetAddress> {
+        match destination {
+            Ok(LinkDestination::Mac(mac)) => Some(mac),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn remembered_next_hop_follows_the_neighbour_table() {
+        let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
+        let addr = Ipv4Cidr::new(Ipv4Addr::new(10, 0, 0, 1), 24).unwrap();
+        let mut iface = Interface::new(InterfaceConfig::new(mac, addr)).unwrap();
+        let t0 = Instant::from_secs(1);
+        iface.neighbors.fill(PEER, OLD_MAC, t0);
+        assert_eq!(mac_of(iface.link_destination(t0, PEER)), Some(OLD_MAC));
+        assert_eq!(mac_of(iface.link_destination(t0, PEER)), Some(OLD_MAC));
+        // The peer announces a new address: the next lookup sees it.
+        iface.neighbors.fill(PEER, NEW_MAC, t0);
+        assert_eq!(mac_of(iface.link_destination(t0, PEER)), Some(NEW_MAC));
+        // Other destinations are looked up on their own.
+        assert!(matches!(
+            iface.link_destination(t0, Ipv4Addr::new(10, 0, 0, 9)),
+            Ok(LinkDestination::Resolve { pending: false, .. })
+        ));
+        assert_eq!(mac_of(iface.link_destination(t0, PEER)), Some(NEW_MAC));
+        // Once the entry expires the destination must be resolved again.
+        let later = t0 + iface.neighbors.config().reachable_time;
+        assert!(matches!(iface.link_destination(later, PEER), Ok(LinkDestination::Resolve { .. })));
+    }
 }

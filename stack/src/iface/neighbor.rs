@@ -92,11 +92,27 @@ pub struct NeighborCache {
     config: NeighborConfig,
     entries: BTreeMap<Ipv4Addr, Entry>,
     incomplete: usize,
+    /// Bumped by every change to the table, so callers can keep a lookup's result for
+    /// as long as it stays the same.
+    generation: u64,
 }
 
 impl NeighborCache {
     pub fn new(config: NeighborConfig) -> NeighborCache {
-        NeighborCache { config, entries: BTreeMap::new(), incomplete: 0 }
+        NeighborCache { config, entries: BTreeMap::new(), incomplete: 0, generation: 0 }
+    }
+
+    /// Changes whenever the table changes (never while it stays as it is).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The MAC address of `addr` and when that entry expires, if resolved and not expired.
+    pub fn lookup_with_expiry(&self, addr: Ipv4Addr, now: Instant) -> Option<(EthernetAddress, Instant)> {
+        match self.entries.get(&addr) {
+            Some(Entry::Resolved { mac, expires_at }) if now < *expires_at => Some((*mac, *expires_at)),
+            _ => None,
+        }
     }
 
     pub fn config(&self) -> &NeighborConfig {
@@ -130,6 +146,7 @@ impl NeighborCache {
     /// RFC 826's merge: callers learn from every ARP packet whose sender is already in the
     /// table, and create entries only from packets addressed to us.
     pub fn fill(&mut self, addr: Ipv4Addr, mac: EthernetAddress, now: Instant) -> VecDeque<Vec<u8>> {
+        self.generation = self.generation.wrapping_add(1);
         let expires_at = now + self.config.reachable_time;
         if !self.entries.contains_key(&addr) {
             self.make_room(now);
@@ -146,6 +163,7 @@ impl NeighborCache {
 
     /// Holds `packet` (an IPv4 packet without link header) until `addr` resolves.
     pub fn enqueue(&mut self, addr: Ipv4Addr, packet: Vec<u8>, now: Instant) -> Enqueued {
+        self.generation = self.generation.wrapping_add(1);
         let limit = self.config.max_queued_per_entry.max(1);
         let stale = match self.entries.get(&addr) {
             Some(Entry::Resolved { expires_at, .. }) => now >= *expires_at,
@@ -189,6 +207,7 @@ impl NeighborCache {
     /// entry closest to expiry. Incomplete entries are never evicted. Returns false if the
     /// table is full.
     fn make_room(&mut self, now: Instant) -> bool {
+        self.generation = self.generation.wrapping_add(1);
         if self.entries.len() < self.config.max_entries {
             return true;
         }
@@ -219,6 +238,7 @@ impl NeighborCache {
 
     /// The next retry or failure due at `now`, if any; call until it returns `None`.
     pub fn poll(&mut self, now: Instant) -> Option<NeighborEvent> {
+        self.generation = self.generation.wrapping_add(1);
         if self.incomplete == 0 {
             return None;
         }
@@ -301,6 +321,24 @@ mod tests {
         assert_eq!(queued, VecDeque::from(vec![vec![1], vec![2]]));
         assert_eq!(cache.lookup(A, t(4)), Some(MAC));
         assert_eq!(cache.poll_at(), None);
+    }
+
+    #[test]
+    fn every_change_moves_the_generation() {
+        let mut cache = NeighborCache::new(NeighborConfig::default());
+        let mut seen = vec![cache.generation()];
+        cache.enqueue(A, vec![1], t(0));
+        seen.push(cache.generation());
+        cache.poll(t(5000));
+        seen.push(cache.generation());
+        cache.fill(A, MAC, t(6000));
+        seen.push(cache.generation());
+        let unchanged = cache.generation();
+        assert_eq!(cache.lookup_with_expiry(A, t(6000)), Some((MAC, t(66_000))));
+        assert_eq!(cache.state(A, t(6000)), NeighborState::Resolved(MAC));
+        assert_eq!(cache.generation(), unchanged, "lookups change nothing");
+        seen.dedup();
+        assert_eq!(seen.len(), 4);
     }
 
     #[test]
