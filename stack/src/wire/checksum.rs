@@ -8,26 +8,24 @@
 use core::net::Ipv4Addr;
 
 /// RFC 1071 §2(B): the sum is independent of byte order, so sum native-endian 32-bit words
-/// into 64-bit lanes (no carry handling for up to 2^32 words) and swap once at the end.
-/// Four independent lanes let the CPU (and the vectoriser) add several words per cycle.
+/// into a 64-bit accumulator (no carry handling for up to 2^32 words) and swap once at the
+/// end. Written as a flat reduction, the vectoriser widens each word into 64-bit lanes
+/// (`vpmovzxdq` + `vpaddq` with AVX2) and keeps several accumulators in flight.
 #[inline(always)]
 fn sum_native_words(data: &[u8]) -> u64 {
-    let (blocks, rest) = data.as_chunks::<16>();
-    let mut lanes = [0u64; 4];
-    for block in blocks {
-        let (words, _) = block.as_chunks::<4>();
-        for (lane, word) in lanes.iter_mut().zip(words) {
-            *lane += u64::from(u32::from_ne_bytes(*word));
-        }
-    }
-    let mut acc = lanes.iter().fold(0u64, |a, &l| fold_add(a, l));
-    let (words, tail) = rest.as_chunks::<2>();
+    let (words, rest) = data.as_chunks::<4>();
+    let mut acc = 0u64;
     for word in words {
-        acc = fold_add(acc, u64::from(u16::from_ne_bytes(*word)));
+        acc += u64::from(u32::from_ne_bytes(*word));
     }
-    if let [last] = tail {
+    let mut rest = rest;
+    if let Some((pair, after)) = rest.split_first_chunk::<2>() {
+        acc += u64::from(u16::from_ne_bytes(*pair));
+        rest = after;
+    }
+    if let [last] = rest {
         // RFC 1071 §4.1: an odd trailing byte is padded with a zero byte on the right.
-        acc = fold_add(acc, u64::from(u16::from_ne_bytes([*last, 0])));
+        acc += u64::from(u16::from_ne_bytes([*last, 0]));
     }
     acc
 }
