@@ -95,6 +95,10 @@ pub enum TcpInput {
 #[derive(Debug)]
 pub(crate) struct TcpTables {
     pub connections: HashMap<FourTuple, SocketHandle, ahash::RandomState>,
+    /// The last 4-tuple found in `connections`: segments come in runs for one
+    /// connection, and this saves hashing the tuple for each. Cleared whenever
+    /// `connections` changes.
+    last_found: Option<(FourTuple, SocketHandle)>,
     pub listeners: HashMap<SocketAddrV4, SocketHandle, ahash::RandomState>,
     /// Sockets using each local port (listeners and bound idle sockets).
     pub port_users: HashMap<u16, u32, ahash::RandomState>,
@@ -115,6 +119,7 @@ impl TcpTables {
             || ahash::RandomState::with_seeds(k, k.rotate_left(17), k.rotate_left(31), k.rotate_left(47));
         TcpTables {
             connections: HashMap::with_hasher(hasher()),
+            last_found: None,
             listeners: HashMap::with_hasher(hasher()),
             port_users: HashMap::with_hasher(hasher()),
             timers: BinaryHeap::new(),
@@ -128,6 +133,30 @@ impl TcpTables {
             default_config,
             link: None,
         }
+    }
+}
+
+impl TcpTables {
+    /// The connection of `tuple`, if any.
+    fn find(&mut self, tuple: &FourTuple) -> Option<SocketHandle> {
+        if let Some((last, handle)) = self.last_found {
+            if last == *tuple {
+                return Some(handle);
+            }
+        }
+        let handle = *self.connections.get(tuple)?;
+        self.last_found = Some((*tuple, handle));
+        Some(handle)
+    }
+
+    fn insert_connection(&mut self, tuple: FourTuple, handle: SocketHandle) {
+        self.last_found = None;
+        self.connections.insert(tuple, handle);
+    }
+
+    fn remove_connection(&mut self, tuple: &FourTuple) {
+        self.last_found = None;
+        self.connections.remove(tuple);
     }
 }
 
@@ -321,7 +350,7 @@ impl SocketSet {
             reported: Readiness::default(),
         };
         *self.tcp_mut(handle)? = TcpSocket::Connection(Box::new(entry));
-        self.tcp.connections.insert(tuple, handle);
+        self.tcp.insert_connection(tuple, handle);
         self.tcp.stats.active_opens += 1;
         self.tcp_changed(handle);
         Ok(())
@@ -600,7 +629,7 @@ impl SocketSet {
     fn free_connection(&mut self, handle: SocketHandle) {
         if let Ok(entry) = self.connection_mut(handle) {
             let tuple = FourTuple { local: entry.conn.local(), remote: entry.conn.remote() };
-            self.tcp.connections.remove(&tuple);
+            self.tcp.remove_connection(&tuple);
         }
         self.free_slot(handle);
     }
@@ -652,7 +681,7 @@ impl SocketSet {
             local: SocketAddrV4::new(dst, seg.dst_port),
             remote: SocketAddrV4::new(src, seg.src_port),
         };
-        if let Some(&handle) = self.tcp.connections.get(&tuple) {
+        if let Some(handle) = self.tcp.find(&tuple) {
             if self.time_wait_reusable(handle, seg) {
                 // RFC 6191 / Linux: a new SYN may take over a TIME_WAIT 4-tuple.
                 self.tcp.stats.time_wait_reused += 1;
@@ -738,7 +767,7 @@ impl SocketSet {
         if let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) {
             l.half_open += 1;
         }
-        self.tcp.connections.insert(tuple, handle);
+        self.tcp.insert_connection(tuple, handle);
         self.tcp.stats.passive_opens += 1;
         self.tcp.stats.segments_in += 1;
         self.tcp_changed(handle);
@@ -787,5 +816,28 @@ fn readiness_of(conn: &Connection) -> Readiness {
         connected: conn.is_established() || (closed && conn.error().is_none() && conn.was_established()),
         closed,
         error: conn.error().is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_lookup_follows_the_table() {
+        let mut tables = TcpTables::new([7; 16], TcpConfig::default());
+        let addr = |n: u8, port: u16| SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, n), port);
+        let one = FourTuple { local: addr(1, 80), remote: addr(2, 40000) };
+        let two = FourTuple { local: addr(1, 80), remote: addr(2, 40001) };
+        tables.insert_connection(one, SocketHandle(1));
+        assert_eq!(tables.find(&one), Some(SocketHandle(1)));
+        assert_eq!(tables.find(&one), Some(SocketHandle(1)));
+        assert_eq!(tables.find(&two), None);
+        assert_eq!(tables.find(&one), Some(SocketHandle(1)));
+        tables.remove_connection(&one);
+        assert_eq!(tables.find(&one), None);
+        // The same 4-tuple, reused by a new connection (after TIME_WAIT, say).
+        tables.insert_connection(one, SocketHandle(7));
+        assert_eq!(tables.find(&one), Some(SocketHandle(7)));
     }
 }
