@@ -76,7 +76,10 @@ impl IpPayload<'_> {
                 repr.emit_header(&mut packet);
                 let payload = packet.payload_mut();
                 payload[..first.len()].copy_from_slice(first);
-                payload[first.len()..first.len() + second.len()].copy_from_slice(second);
+                if !second.is_empty() {
+                    // The data wrapped around the end of the send buffer's ring.
+                    payload[first.len()..first.len() + second.len()].copy_from_slice(second);
+                }
                 packet.fill_checksum(ip.src_addr, ip.dst_addr);
             }
         }

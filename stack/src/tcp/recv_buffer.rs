@@ -158,7 +158,10 @@ impl ReceiveBuffer {
         let n = dst.len().min(a.len() + b.len());
         let first = n.min(a.len());
         dst[..first].copy_from_slice(&a[..first]);
-        dst[first..n].copy_from_slice(&b[..n - first]);
+        if n > first {
+            // Wrapped around the end of the ring.
+            dst[first..n].copy_from_slice(&b[..n - first]);
+        }
         self.consume(n)
     }
 
@@ -270,7 +273,10 @@ impl ReceiveBuffer {
         let at = self.index(self.readable + offset);
         let first = data.len().min(self.capacity() - at);
         self.storage[at..at + first].copy_from_slice(&data[..first]);
-        self.storage[..data.len() - first].copy_from_slice(&data[first..]);
+        if data.len() > first {
+            // Wrapped around the end of the ring.
+            self.storage[..data.len() - first].copy_from_slice(&data[first..]);
+        }
         data.len()
     }
 

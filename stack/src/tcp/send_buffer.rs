@@ -71,7 +71,10 @@ impl SendBuffer {
         let tail = self.index(self.len);
         let first = n.min(self.capacity() - tail);
         self.storage[tail..tail + first].copy_from_slice(&data[..first]);
-        self.storage[..n - first].copy_from_slice(&data[first..n]);
+        if n > first {
+            // Wrapped around the end of the ring.
+            self.storage[..n - first].copy_from_slice(&data[first..n]);
+        }
         self.len += n;
         n
     }
