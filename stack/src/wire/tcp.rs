@@ -755,15 +755,24 @@ pub struct TcpOptions {
 impl TcpOptions {
     /// Decodes an option area. A repeated option keeps its last value; a window scale
     /// above 14 is read as 14 (RFC 7323 §2.3).
-    fn parse(mut bytes: &[u8]) -> Result<TcpOptions> {
-        let mut options = TcpOptions::default();
+    #[inline]
+    fn parse(bytes: &[u8]) -> Result<TcpOptions> {
         // RFC 7323 Appendix A: the layout nearly every segment of a connection with
         // timestamps carries, recognised in one comparison (Linux does the same).
         if let [kind::NO_OPERATION, kind::NO_OPERATION, kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h] = *bytes
         {
-            options.timestamps = Some((u32::from_be_bytes([a, b, c, d]), u32::from_be_bytes([e, f, g, h])));
-            return Ok(options);
+            let timestamps = Some((u32::from_be_bytes([a, b, c, d]), u32::from_be_bytes([e, f, g, h])));
+            return Ok(TcpOptions { timestamps, ..TcpOptions::default() });
         }
+        if bytes.is_empty() {
+            return Ok(TcpOptions::default());
+        }
+        Self::parse_list(bytes)
+    }
+
+    /// [`parse`](Self::parse) for any other layout: the options one by one.
+    fn parse_list(mut bytes: &[u8]) -> Result<TcpOptions> {
+        let mut options = TcpOptions::default();
         while !bytes.is_empty() {
             let (rest, option) = TcpOption::parse(bytes)?;
             match option {
