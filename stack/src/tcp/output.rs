@@ -45,12 +45,14 @@ impl Connection {
     }
 
     /// Whether data or a FIN could leave now (ignoring Nagle's hold, which only waits).
+    #[inline]
     pub(super) fn has_sendable(&self) -> bool {
         match self.state {
             State::SynSent | State::SynReceived => self.snd_nxt == self.iss,
             State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck => {
                 let (len, fin) = self.new_data_extent();
-                len > 0 || fin || self.retransmit_head || self.sack_retransmission_ready()
+                let recovering = self.sack_ok && self.recovery_point.is_some();
+                len > 0 || fin || self.retransmit_head || (recovering && self.sack_retransmission_ready())
             }
             _ => false,
         }
@@ -189,6 +191,7 @@ impl Connection {
     }
 
     /// Whether SACK recovery has a retransmission to send now.
+    #[inline(never)]
     fn sack_retransmission_ready(&self) -> bool {
         self.plan_sack_retransmission().is_some()
     }
