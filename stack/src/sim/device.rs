@@ -85,6 +85,12 @@ impl SimDevice {
         self.tx.len()
     }
 
+    /// The frames queued by the host and not yet taken by the wire, oldest first: lets a
+    /// host see what it just sent without taking it off the queue.
+    pub fn queued(&self) -> impl Iterator<Item = &[u8]> {
+        self.tx.iter().map(Vec::as_slice)
+    }
+
     /// Host side: queues a copy of `frame` for transmission; `false` if the queue is full.
     pub fn send(&mut self, frame: &[u8]) -> bool {
         if self.tx.len() >= self.tx_limit {
@@ -209,6 +215,7 @@ mod tests {
         assert!(dev.transmit(Instant::ZERO).is_none());
         assert!(!dev.send(&[9]));
         assert_eq!(dev.tx_pending(), 2);
+        assert_eq!(dev.queued().collect::<Vec<_>>(), [[0, 0, 0], [1, 1, 1]]);
         assert_eq!(dev.take_transmitted(), Some(vec![0, 0, 0]));
         assert_eq!(dev.take_transmitted(), Some(vec![1, 1, 1]));
         assert_eq!(dev.take_transmitted(), None);

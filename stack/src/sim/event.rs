@@ -35,6 +35,12 @@ pub struct SimEvent {
     pub segment: SegmentId,
     /// The receiving port for per-copy events, the sending port for drops at the sender.
     pub port: PortId,
+    /// The port that sent the frame.
+    pub sender: PortId,
+    /// Which frame of its sender: frames are numbered from 0 in the order the sender's
+    /// host queued them on its device, so a host that notes what it sends can tell which
+    /// of its frames this event befell.
+    pub frame: u64,
     /// The frame's length in bytes.
     pub len: usize,
     pub kind: SimEventKind,
@@ -42,7 +48,11 @@ pub struct SimEvent {
 
 impl fmt::Display for SimEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {} len {} ", self.time, self.segment, self.port, self.len)?;
+        write!(
+            f,
+            "{} {} {} len {} (frame {} of {}) ",
+            self.time, self.segment, self.port, self.len, self.frame, self.sender
+        )?;
         match self.kind {
             SimEventKind::Lost => write!(f, "lost"),
             SimEventKind::Duplicated => write!(f, "duplicated"),
@@ -97,6 +107,8 @@ mod tests {
             time: Instant::from_micros(n),
             segment: SegmentId(0),
             port: PortId(1),
+            sender: PortId(0),
+            frame: n,
             len: 60,
             kind: SimEventKind::Lost,
         }
@@ -115,7 +127,7 @@ mod tests {
 
     #[test]
     fn displays() {
-        let e = SimEvent { kind: SimEventKind::Corrupted { bit: 17 }, ..event(1_500_000) };
-        assert_eq!(e.to_string(), "1.500000 segment 0 port 1 len 60 corrupted bit 17");
+        let e = SimEvent { kind: SimEventKind::Corrupted { bit: 17 }, frame: 7, ..event(1_500_000) };
+        assert_eq!(e.to_string(), "1.500000 segment 0 port 1 len 60 (frame 7 of port 0) corrupted bit 17");
     }
 }

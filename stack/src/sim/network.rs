@@ -100,6 +100,8 @@ struct Port {
     segment: SegmentId,
     device: SimDevice,
     egress: Egress,
+    /// Frames taken from the device's transmit queue: the number the next one gets.
+    transmitted: u64,
 }
 
 /// A copy of a frame on its way to a port.
@@ -108,7 +110,16 @@ struct InFlight {
     arrival: Instant,
     seq: u64,
     port: PortId,
+    /// The sender and the frame's number there, for the event log.
+    origin: Origin,
     frame: Vec<u8>,
+}
+
+/// Which frame of which sender (see [`SimEvent::frame`]).
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    sender: PortId,
+    frame: u64,
 }
 
 impl PartialEq for InFlight {
@@ -198,7 +209,12 @@ impl Network {
     pub fn add_port(&mut self, segment: SegmentId, mac: EthernetAddress) -> PortId {
         let mtu = self.segments[segment.0].config.mtu;
         let id = PortId(self.ports.len());
-        self.ports.push(Port { segment, device: SimDevice::new(mac, mtu), egress: Egress::default() });
+        self.ports.push(Port {
+            segment,
+            device: SimDevice::new(mac, mtu),
+            egress: Egress::default(),
+            transmitted: 0,
+        });
         self.segments[segment.0].ports.push(id);
         id
     }
@@ -319,8 +335,16 @@ impl Network {
         }
     }
 
-    fn log(&mut self, port: PortId, len: usize, kind: SimEventKind) {
-        let event = SimEvent { time: self.now, segment: self.ports[port.0].segment, port, len, kind };
+    fn log(&mut self, port: PortId, origin: Origin, len: usize, kind: SimEventKind) {
+        let event = SimEvent {
+            time: self.now,
+            segment: self.ports[port.0].segment,
+            port,
+            sender: origin.sender,
+            frame: origin.frame,
+            len,
+            kind,
+        };
         tracing::trace!(target: "sluice::sim", "{event}");
         self.events.push(event);
     }
@@ -328,20 +352,22 @@ impl Network {
     fn transmit(&mut self, src: PortId, frame: Vec<u8>) {
         let segment = self.ports[src.0].segment.0;
         let len = frame.len();
+        let origin = Origin { sender: src, frame: self.ports[src.0].transmitted };
+        self.ports[src.0].transmitted += 1;
         self.segments[segment].stats.frames_sent += 1;
         if len < HEADER_LEN {
             self.segments[segment].stats.dropped_runt += 1;
-            self.log(src, len, SimEventKind::DroppedRunt);
+            self.log(src, origin, len, SimEventKind::DroppedRunt);
             return;
         }
         if len > self.segments[segment].config.max_frame_len() {
             self.segments[segment].stats.dropped_mtu += 1;
-            self.log(src, len, SimEventKind::DroppedMtu);
+            self.log(src, origin, len, SimEventKind::DroppedMtu);
             return;
         }
         let Some((departure_ns, finish_ns)) = self.serialise(src, len) else {
             self.segments[segment].stats.dropped_queue += 1;
-            self.log(src, len, SimEventKind::DroppedQueue);
+            self.log(src, origin, len, SimEventKind::DroppedQueue);
             return;
         };
         let seq = self.next_seq;
@@ -360,7 +386,7 @@ impl Network {
             if port == src || !(flood || self.ports[port.0].device.mac() == dst) {
                 continue;
             }
-            self.send_copies(segment, port, &frame, arrival_ns);
+            self.send_copies(segment, port, origin, &frame, arrival_ns);
         }
     }
 
@@ -402,7 +428,7 @@ impl Network {
     }
 
     /// Draws this receiver's impairments and puts its copies in flight.
-    fn send_copies(&mut self, segment: usize, port: PortId, frame: &[u8], arrival_ns: u64) {
+    fn send_copies(&mut self, segment: usize, port: PortId, origin: Origin, frame: &[u8], arrival_ns: u64) {
         let config = &self.segments[segment].config;
         let (loss, duplicate, reorder, corrupt) =
             (config.loss, config.duplicate, config.reorder, config.corrupt);
@@ -410,12 +436,12 @@ impl Network {
         let len = frame.len();
         if chance(&mut self.rng, loss) {
             self.segments[segment].stats.lost += 1;
-            self.log(port, len, SimEventKind::Lost);
+            self.log(port, origin, len, SimEventKind::Lost);
             return;
         }
         let copies = if chance(&mut self.rng, duplicate) {
             self.segments[segment].stats.duplicated += 1;
-            self.log(port, len, SimEventKind::Duplicated);
+            self.log(port, origin, len, SimEventKind::Duplicated);
             2
         } else {
             1
@@ -426,19 +452,19 @@ impl Network {
             if chance(&mut self.rng, reorder) {
                 arrival_ns = arrival_ns.saturating_add(reorder_ns);
                 self.segments[segment].stats.reordered += 1;
-                self.log(port, len, SimEventKind::Reordered);
+                self.log(port, origin, len, SimEventKind::Reordered);
             }
             if chance(&mut self.rng, corrupt) {
                 // Drawn as u64 so the stream is the same on 32- and 64-bit targets.
                 let bit = self.rng.gen_range(0..len as u64 * 8) as usize;
                 copy[bit / 8] ^= 0x80 >> (bit % 8);
                 self.segments[segment].stats.corrupted += 1;
-                self.log(port, len, SimEventKind::Corrupted { bit });
+                self.log(port, origin, len, SimEventKind::Corrupted { bit });
             }
             let seq = self.next_seq;
             self.next_seq += 1;
             let arrival = Instant::from_micros(arrival_ns.div_ceil(1_000));
-            self.in_flight.push(Reverse(InFlight { arrival, seq, port, frame: copy }));
+            self.in_flight.push(Reverse(InFlight { arrival, seq, port, origin, frame: copy }));
         }
     }
 
@@ -455,6 +481,8 @@ impl Network {
                 time: copy.arrival,
                 segment: SegmentId(segment),
                 port: copy.port,
+                sender: copy.origin.sender,
+                frame: copy.origin.frame,
                 len,
                 kind: SimEventKind::DroppedRx,
             };
@@ -691,6 +719,34 @@ mod tests {
         assert_eq!((stats.frames_delivered, stats.dropped_rx), (2, 3));
         assert_eq!(net.device(b).counters().rx_dropped, 3);
         assert_eq!(net.events().last().unwrap().kind, SimEventKind::DroppedRx);
+    }
+
+    #[test]
+    fn events_name_the_frame_and_its_sender() {
+        let (mut net, _, a, b) = two_ports(LinkConfig::default().with_loss(0.3).with_mtu(200));
+        // Frame n carries sequence number n; every tenth is too long for the MTU.
+        for seq in 0..300 {
+            let len = if seq % 10 == 0 { 300 } else { 100 };
+            assert!(net.device(a).send(&test_frame(mac(2), mac(1), seq, len)));
+        }
+        let received: Vec<u64> =
+            drain_all(&mut net, b).iter().map(|(_, f)| u64::from(seq_of(f).unwrap())).collect();
+        let mut accounted = received.clone();
+        for event in net.events() {
+            assert_eq!(event.sender, a);
+            match event.kind {
+                SimEventKind::Lost => assert_eq!(event.port, b),
+                SimEventKind::DroppedMtu => {
+                    assert_eq!((event.port, event.frame % 10, event.len), (a, 0, 300));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(!received.contains(&event.frame), "frame {} was both dropped and delivered", event.frame);
+            accounted.push(event.frame);
+        }
+        accounted.sort_unstable();
+        assert_eq!(accounted, (0..300).collect::<Vec<u64>>(), "every frame delivered or named once");
+        assert!(received.len() < 270, "some frames were lost");
     }
 
     #[test]
