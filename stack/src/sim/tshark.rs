@@ -9,14 +9,19 @@
 //! 2. `tshark -r FILE -T fields -E separator=/t -E occurrence=a -E aggregator=<0x1f>` with
 //!    `-e frame.number -e _ws.malformed -e ip.checksum.status -e udp.checksum.status
 //!    -e tcp.checksum.status -e icmp.checksum.status -e tcp.analysis.retransmission
-//!    -e tcp.analysis.fast_retransmission -e _ws.expert.severity -e _ws.expert.group
-//!    -e _ws.expert.message`, one line per frame, from which a frame counts as
+//!    -e tcp.analysis.fast_retransmission -e tcp.analysis.out_of_order -e _ws.expert.severity
+//!    -e _ws.expert.group -e _ws.expert.message`, one line per frame, from which a frame
+//!    counts as
 //!    - malformed if `_ws.malformed` is present (the display filter `_ws.malformed`);
 //!    - a bad checksum if any checksum status is 0, "Bad" (the filter
 //!      `ip.checksum.status == "Bad" || udp.checksum.status == "Bad" ||
 //!      tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad"`);
 //!    - a retransmission as the filter
 //!      `tcp.analysis.retransmission || tcp.analysis.fast_retransmission`;
+//!    - out of order as the filter `tcp.analysis.out_of_order`. Wireshark calls a segment
+//!      that fills a hole "out-of-order" rather than a retransmission when it comes less
+//!      than one handshake RTT after the highest segment (packet-tcp.c), which is how a
+//!      SACK sender's retransmissions interleaved with new data look;
 //!    - an expert error or warning if one of its expert items has severity Warning or Error
 //!      outside the Sequence group (`_ws.expert.severity >= "warning"`, minus sequence
 //!      analysis); items of the Sequence group (TCP lost segment, out of order, duplicate
@@ -41,7 +46,7 @@ const AGGREGATOR: char = '\u{1f}';
 /// Diagnostic messages kept in a report.
 const MAX_PROBLEMS: usize = 100;
 
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 12] = [
     "frame.number",
     "_ws.malformed",
     "ip.checksum.status",
@@ -50,6 +55,7 @@ const FIELDS: [&str; 11] = [
     "icmp.checksum.status",
     "tcp.analysis.retransmission",
     "tcp.analysis.fast_retransmission",
+    "tcp.analysis.out_of_order",
     "_ws.expert.severity",
     "_ws.expert.group",
     "_ws.expert.message",
@@ -70,6 +76,9 @@ pub struct TsharkReport {
     pub sequence_warnings: u64,
     /// Frames tshark takes for TCP retransmissions or fast retransmissions.
     pub tcp_retransmissions: u64,
+    /// Frames tshark takes for out-of-order TCP segments: reordered on the way to the
+    /// capture point, or retransmissions sent soon after new data (see the module docs).
+    pub tcp_out_of_order: u64,
     /// "frame N: message" for the expert warnings and errors counted above (at most 100).
     pub problems: Vec<String>,
     /// tshark's one-line summary of each frame.
@@ -88,7 +97,7 @@ impl TsharkReport {
         let mut report = TsharkReport::default();
         for line in text.lines() {
             let columns: Vec<&str> = line.splitn(FIELDS.len(), '\t').collect();
-            let [number, malformed, ip, udp, tcp, icmp, retransmission, fast_retransmission, severities, groups, messages] =
+            let [number, malformed, ip, udp, tcp, icmp, retransmission, fast_retransmission, out_of_order, severities, groups, messages] =
                 columns[..]
             else {
                 return Err(io::Error::new(
@@ -105,6 +114,9 @@ impl TsharkReport {
             }
             if !retransmission.is_empty() || !fast_retransmission.is_empty() {
                 report.tcp_retransmissions += 1;
+            }
+            if !out_of_order.is_empty() {
+                report.tcp_out_of_order += 1;
             }
             let (mut problem, mut sequence) = (false, false);
             let items =
@@ -137,13 +149,14 @@ impl fmt::Display for TsharkReport {
         write!(
             f,
             "{} frames: {} malformed, {} bad checksums, {} expert warnings/errors, \
-             {} sequence warnings, {} TCP retransmissions",
+             {} sequence warnings, {} TCP retransmissions, {} out of order",
             self.frames,
             self.malformed,
             self.bad_checksums,
             self.expert_errors_and_warnings,
             self.sequence_warnings,
-            self.tcp_retransmissions
+            self.tcp_retransmissions,
+            self.tcp_out_of_order
         )?;
         for problem in &self.problems {
             write!(f, "\n  {problem}")?;
@@ -201,23 +214,26 @@ pub fn analyze(path: &Path) -> io::Result<Option<TsharkReport>> {
 mod tests {
     use super::*;
 
-    /// Fields output of TShark 4.0.17 for six frames made with scapy 2.5
+    /// Fields output of TShark 4.0.17 for seven frames made with scapy 2.5
     /// (`e = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")`,
     /// `ip = IP(src="10.0.0.1", dst="10.0.0.2", id=1)`): `e/ip/UDP(sport=1000, dport=2000)/b"hello"`;
     /// the same with `chksum=0x1234`; a DNS response cut short,
     /// `e/ip/UDP(sport=53, dport=2000)/bytes.fromhex("000181800001000100000000") + b"\x03abc"`;
     /// `t = e/ip/TCP(sport=5000, dport=80, seq=1000, ack=1, flags="A", window=8192)/b"data"` twice;
-    /// and the same with `seq=1104` (after a gap). These are [`FRAMES`].
-    const FIELDS_OUTPUT: &str = "1\t\t1\t1\t\t\t\t\t\t\t\n\
-        2\t\t1\t0\t\t\t\t\t8388608\t16777216\tBad checksum [should be 0x9c47]\n\
-        3\t[Malformed Packet: DNS]\u{1f}_ws.malformed\t1\t1\t\t\t\t\t8388608\t117440512\t\
+    /// the same with `seq=1104` (after a gap); and
+    /// `e/ip/TCP(sport=5000, dport=80, seq=1100, ack=1, flags="A", window=8192)/b"gap!"`,
+    /// filling the gap 1 ms later. These are [`FRAMES`], 1 ms apart.
+    const FIELDS_OUTPUT: &str = "1\t\t1\t1\t\t\t\t\t\t\t\t\n\
+        2\t\t1\t0\t\t\t\t\t\t8388608\t16777216\tBad checksum [should be 0x9c47]\n\
+        3\t[Malformed Packet: DNS]\u{1f}_ws.malformed\t1\t1\t\t\t\t\t\t8388608\t117440512\t\
         Malformed Packet (Exception occurred)\n\
-        4\t\t1\t\t1\t\t\t\t\t\t\n\
-        5\t\t1\t\t1\t\t1\t\t4194304\t33554432\tThis frame is a (suspected) retransmission\n\
-        6\t\t1\t\t1\t\t\t\t6291456\t33554432\tPrevious segment(s) not captured (common at capture start)\n";
+        4\t\t1\t\t1\t\t\t\t\t\t\t\n\
+        5\t\t1\t\t1\t\t1\t\t\t4194304\t33554432\tThis frame is a (suspected) retransmission\n\
+        6\t\t1\t\t1\t\t\t\t\t6291456\t33554432\tPrevious segment(s) not captured (common at capture start)\n\
+        7\t\t1\t\t1\t\t\t\t1\t6291456\t33554432\tThis frame is a (suspected) out-of-order segment\n";
 
     /// The frames of [`FIELDS_OUTPUT`], as scapy built them.
-    const FRAMES: [&str; 6] = [
+    const FRAMES: [&str; 7] = [
         "02000000000202000000000108004500002100010000401166c90a0000010a00000203e807d0000d9c4768656c6c6f",
         "02000000000202000000000108004500002100010000401166c90a0000010a00000203e807d0000d123468656c6c6f",
         "02000000000202000000000108004500002c00010000401166be0a0000010a000002003507d00018fc6e\
@@ -228,17 +244,20 @@ mod tests {
          00000001501020008b4a000064617461",
         "02000000000202000000000108004500002c00010000400666c90a0000010a000002138800500000045\
          0000000015010200083d000006d6f7265",
+        "02000000000202000000000108004500002c00010000400666c90a0000010a0000021388005000000\
+         44c00000001501020008c26000067617021",
     ];
 
     #[test]
     fn counts_fields_output() {
         let report = TsharkReport::from_fields(FIELDS_OUTPUT).unwrap();
-        assert_eq!(report.frames, 6);
+        assert_eq!(report.frames, 7);
         assert_eq!(report.malformed, 1);
         assert_eq!(report.bad_checksums, 1);
         assert_eq!(report.tcp_retransmissions, 1);
         assert_eq!(report.expert_errors_and_warnings, 2);
-        assert_eq!(report.sequence_warnings, 1);
+        assert_eq!(report.sequence_warnings, 2);
+        assert_eq!(report.tcp_out_of_order, 1);
         assert_eq!(
             report.problems,
             ["frame 2: Bad checksum [should be 0x9c47]", "frame 3: Malformed Packet (Exception occurred)"]
