@@ -11,6 +11,8 @@
 //! - [`Host`] is anything that drives a device; [`Network::step`] and
 //!   [`Network::run_until`] poll hosts and jump time from event to event.
 //! - [`Network::capture`] writes pcap; [`tshark::analyze`] decodes a capture file.
+//! - [`TransferScenario`] runs a TCP transfer between two hosts running the whole stack
+//!   and reports what happened; [`SegmentLog`] holds the segments each side sent.
 //!
 //! ```
 //! use sluice::sim::{LinkConfig, Network};
@@ -36,7 +38,9 @@ mod host;
 mod link;
 mod network;
 mod pcap;
+pub mod segment_log;
 mod stack_host;
+pub mod tcp_scenario;
 pub mod tshark;
 
 #[cfg(test)]
@@ -48,5 +52,7 @@ pub use host::{Host, MAX_ZERO_TIME_ROUNDS};
 pub use link::{InvalidLinkConfig, LinkConfig, LinkStats, FRAME_OVERHEAD, MIN_MTU};
 pub use network::{Network, PortId, SegmentId, EVENT_LOG_CAPACITY};
 pub use pcap::{CaptureBuffer, SNAPLEN};
+pub use segment_log::{SegmentLog, Side};
 pub use stack_host::StackHost;
+pub use tcp_scenario::{TransferReport, TransferScenario, Workload};
 pub use tshark::TsharkReport;
