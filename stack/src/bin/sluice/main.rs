@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod sim;
 
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "A userspace TCP/IP stack on AF_XDP kernel bypass")]
@@ -32,6 +33,10 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         latency_us: u64,
     },
+    /// Two simulated hosts run a TCP transfer over a link with the given RTT, bandwidth,
+    /// MTU, loss, reordering and buffers; prints the segments (--trace), a summary and RTT/RTO
+    /// over time, and writes the pcap. Fails unless every byte arrived intact.
+    Sim(sim::Options),
 }
 
 fn main() -> Result<()> {
@@ -40,5 +45,6 @@ fn main() -> Result<()> {
         Command::Demo { pcap, seed, loss, latency_us } => {
             demo::run(&demo::Options { pcap, seed, loss, latency_us })
         }
+        Command::Sim(options) => sim::run(&options),
     }
 }
