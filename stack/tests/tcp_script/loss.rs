@@ -383,3 +383,39 @@ fn timeout_restarts_from_one_segment_in_slow_start() {
     assert_eq!(s.next_timer(), None);
     assert_eq!((s.stats.timeouts, s.stats.retransmitted_segments), (1, 4));
 }
+
+#[test]
+fn sack_recovery_rescues_the_fin_when_only_it_is_unsacked() {
+    // RFC 6675 rule (4) ends the rescue retransmission at the highest unSACKed sequence
+    // number. With every data octet SACKed or already retransmitted, that is the FIN's
+    // (a SACK covers data only): the rescue resends the FIN, and the connection never
+    // asks to send without sending.
+    let mut s = established_with_sack(newreno());
+    let payload = data(6 * SEG);
+    s.conn.send(&payload).unwrap();
+    s.conn.shutdown_write();
+    let mut flight: Vec<TcpRepr<'_>> = (0..5).map(|n| segment(&payload, n)).collect();
+    flight.push(TcpRepr { flags: FIN_PSH_ACK, ..segment(&payload, 5) });
+    s.expect(&flight);
+    s.advance(ms(100));
+
+    // Segments 0 and 2 are lost. 1, 3 and 4 arrive: three duplicates, segment 0 is resent.
+    s.peer_sends(&peer_sack(0, &[(SEG, 2 * SEG)]));
+    s.peer_sends(&peer_sack(0, &[(3 * SEG, 4 * SEG), (SEG, 2 * SEG)]));
+    s.peer_sends(&peer_sack(0, &[(3 * SEG, 5 * SEG), (SEG, 2 * SEG)]));
+    s.expect(&[segment(&payload, 0)]);
+    // Segment 5 arrives: segment 2 is lost, and resent.
+    s.peer_sends(&peer_sack(0, &[(3 * SEG, 6 * SEG), (SEG, 2 * SEG)]));
+    s.expect(&[segment(&payload, 2)]);
+    // Segment 0's retransmission arrives, passing RescueRxt: only the FIN is unSACKed,
+    // and it is the rescue.
+    s.peer_sends(&peer_sack(2 * SEG, &[(3 * SEG, 6 * SEG)]));
+    s.expect(&[TcpRepr { flags: FIN_ACK, ..ours(6 * SEG, &[]) }]);
+    assert!(!s.conn.wants_to_send(), "nothing is left to send");
+
+    // Segment 2's retransmission arrives: everything and the FIN are acknowledged.
+    s.peer_sends(&peer_ack(6 * SEG + 1));
+    s.expect_nothing();
+    assert_eq!(s.conn.state(), State::FinWait2);
+    assert_eq!(s.stats.retransmitted_segments, 3);
+}
