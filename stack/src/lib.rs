@@ -23,3 +23,4 @@ pub mod tcp;
 pub mod time;
 pub mod trace;
 pub mod wire;
+pub mod worker;

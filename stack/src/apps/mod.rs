@@ -1,10 +1,13 @@
-//! Small applications on the socket API, and the trait that lets a host run them.
+//! Small applications on the socket API, and the trait that lets a host run them; the
+//! TCP services run on the workers' in-worker event API.
 
 mod dns_server;
+mod tcp_echo;
 mod udp_echo;
 
 pub use dns_server::DnsServer;
-pub use udp_echo::{UdpEcho, ECHO_PORT};
+pub use tcp_echo::{TcpService, TcpServiceKind, DISCARD_PORT};
+pub use udp_echo::{UdpEcho, UdpEchoService, ECHO_PORT};
 
 use crate::dns::Resolver;
 use crate::socket::SocketSet;

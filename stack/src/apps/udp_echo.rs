@@ -44,3 +44,32 @@ impl UdpEcho {
         }
     }
 }
+
+/// UDP echo on the in-worker event API: one [`UdpEcho`] per worker, all on the same port
+/// (datagrams arrive on whichever worker the link's hash picks).
+#[derive(Debug)]
+pub struct UdpEchoService {
+    port: u16,
+    echo: Option<UdpEcho>,
+}
+
+impl UdpEchoService {
+    pub fn new(port: u16) -> UdpEchoService {
+        UdpEchoService { port, echo: None }
+    }
+}
+
+impl crate::worker::Handler for UdpEchoService {
+    fn start(&mut self, ctx: &mut crate::worker::Ctx<'_>) -> Result<(), SocketError> {
+        self.echo = Some(UdpEcho::bind(ctx.sockets(), self.port)?);
+        Ok(())
+    }
+
+    fn on_readable(&mut self, _ctx: &mut crate::worker::Ctx<'_>, _conn: SocketHandle) {}
+
+    fn poll(&mut self, ctx: &mut crate::worker::Ctx<'_>) {
+        if let Some(echo) = &mut self.echo {
+            echo.poll(ctx.sockets());
+        }
+    }
+}

@@ -14,6 +14,7 @@ use super::fragment::{is_fragment, FragmentOutcome, Reassembler};
 use super::neighbor::{Enqueued, NeighborCache, NeighborEvent, NeighborState};
 use super::rate_limit::TokenBucket;
 use super::stats::{DropReason, Stats};
+use super::steering::{Handoff, HandoffTarget, Steering, Verdict};
 use crate::phy::{Device, RxToken, TxToken};
 use crate::socket::tcp::TcpInput;
 use crate::socket::{Socket, SocketError, SocketHandle, SocketSet};
@@ -138,6 +139,28 @@ pub struct Interface {
     rx_checksums: ChecksumMode,
     /// Saves the routing checks and the neighbour lookup for repeated destinations.
     last_hop: Option<ResolvedHop>,
+    /// Set when this interface is one of several workers on a multi-queue link.
+    steering: Option<Steering>,
+    /// Frames for other workers, until the worker takes them.
+    handoffs: Vec<Handoff>,
+    /// Emptied handoff buffers, reused so handing off allocates only while warming up.
+    spare_buffers: Vec<Vec<u8>>,
+}
+
+/// How many emptied handoff buffers an interface keeps for reuse.
+const SPARE_BUFFERS: usize = 256;
+
+/// A reply token for a handed-in frame when the device has no room: the frame waits in
+/// the interface's transmit queue.
+struct SpillToken<'a>(&'a mut Vec<Vec<u8>>);
+
+impl TxToken for SpillToken<'_> {
+    fn consume<R>(self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let mut frame = vec![0; len];
+        let result = f(&mut frame);
+        self.0.push(frame);
+        result
+    }
 }
 
 impl Interface {
@@ -156,6 +179,9 @@ impl Interface {
             mtu: 1500,
             rx_checksums: ChecksumMode::Verify,
             last_hop: None,
+            steering: None,
+            handoffs: Vec::new(),
+            spare_buffers: Vec::new(),
             config,
         })
     }
@@ -194,10 +220,68 @@ impl Interface {
         for _ in 0..RX_BATCH {
             let Some((rx, tx)) = device.receive(now) else { break };
             progress = true;
-            rx.consume(|frame| self.process_frame(now, frame, tx, sockets));
+            rx.consume(|frame| {
+                let verdict = self.steering.map_or(Verdict::Local, |steering| steering.classify(frame));
+                match verdict {
+                    Verdict::Local => self.process_frame(now, frame, tx, sockets),
+                    Verdict::HandOff(worker) => self.hand_off(HandoffTarget::Worker(worker), frame),
+                    Verdict::LocalAndShare => {
+                        self.hand_off(HandoffTarget::AllOthers, frame);
+                        self.process_frame(now, frame, tx, sockets);
+                    }
+                }
+            });
         }
         progress |= self.egress(now, device, sockets);
         progress
+    }
+
+    /// Makes this interface one of `steering.workers` sharing a multi-queue link: frames
+    /// that belong to another worker are set aside for `take_handoffs`. The socket set's
+    /// ephemeral share must be the same worker's (`SocketSetConfig::ephemeral_share`).
+    pub fn set_steering(&mut self, steering: Steering) {
+        self.steering = Some(steering);
+    }
+
+    /// The frames received since the last call that belong to other workers.
+    pub fn take_handoffs(&mut self) -> std::vec::Drain<'_, Handoff> {
+        self.handoffs.drain(..)
+    }
+
+    /// Processes a frame another worker handed over, as if this worker had received it.
+    /// Its buffer is kept for reuse.
+    pub fn receive_handoff<D: Device>(
+        &mut self,
+        now: Instant,
+        mut frame: Vec<u8>,
+        device: &mut D,
+        sockets: &mut SocketSet,
+    ) {
+        self.stats.handed_in += 1;
+        match device.transmit(now) {
+            Some(tx) => self.process_frame(now, &mut frame, tx, sockets),
+            None => {
+                let mut spilled = Vec::new();
+                self.process_frame(now, &mut frame, SpillToken(&mut spilled), sockets);
+                self.tx_queue.extend(spilled);
+            }
+        }
+        self.recycle(frame);
+    }
+
+    /// Returns a handoff buffer for reuse.
+    pub fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.spare_buffers.len() < SPARE_BUFFERS {
+            buffer.clear();
+            self.spare_buffers.push(buffer);
+        }
+    }
+
+    fn hand_off(&mut self, to: HandoffTarget, frame: &[u8]) {
+        self.stats.handed_off += 1;
+        let mut buffer = self.spare_buffers.pop().unwrap_or_default();
+        buffer.extend_from_slice(frame);
+        self.handoffs.push(Handoff { to, frame: buffer });
     }
 
     /// When `poll` next has work: `Some(now)` if output is waiting, else the earliest timer.

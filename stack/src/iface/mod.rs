@@ -4,6 +4,7 @@
 //!   reassembly and fragmentation, the ICMP echo responder and ICMP errors, UDP delivery.
 //! - [`NeighborCache`]: ARP resolution with a bounded queue of waiting packets.
 //! - [`Reassembler`]: IPv4 fragment reassembly in bounded memory.
+//! - [`Steering`]: which worker a frame belongs to when there are several queues.
 //! - [`Stats`] and [`DropReason`]: every drop counted with its reason.
 
 mod config;
@@ -12,6 +13,7 @@ mod interface;
 mod neighbor;
 mod rate_limit;
 mod stats;
+mod steering;
 
 pub use config::{ConfigError, InterfaceConfig};
 pub use fragment::{Reassembler, ReassemblyConfig};
@@ -19,3 +21,4 @@ pub use interface::Interface;
 pub use neighbor::{NeighborCache, NeighborConfig};
 pub use rate_limit::TokenBucket;
 pub use stats::{DropReason, Stats};
+pub use steering::{Handoff, HandoffTarget, Steering, Verdict};

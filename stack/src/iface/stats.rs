@@ -132,6 +132,10 @@ pub struct Stats {
     pub fragments_received: u64,
     pub datagrams_reassembled: u64,
     pub fragments_sent: u64,
+    /// Frames received here that belong to another worker.
+    pub handed_off: u64,
+    /// Frames another worker handed to this one.
+    pub handed_in: u64,
     drops: [u64; REASONS],
 }
 
@@ -149,6 +153,8 @@ impl Default for Stats {
             fragments_received: 0,
             datagrams_reassembled: 0,
             fragments_sent: 0,
+            handed_off: 0,
+            handed_in: 0,
             drops: [0; REASONS],
         }
     }

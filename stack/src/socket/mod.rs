@@ -21,13 +21,15 @@ use crate::wire::Ipv4Addr;
 use tcp::TcpTables;
 
 pub mod icmp;
+mod port_ledger;
 mod ports;
 pub mod ring;
 pub mod tcp;
 pub mod udp;
 
 pub use icmp::{EchoReply, IcmpConfig, IcmpSocket};
-pub use ports::{EphemeralPorts, EPHEMERAL_FIRST, EPHEMERAL_LAST};
+pub use port_ledger::{PortChange, PortLedger, Transport};
+pub use ports::{EphemeralPorts, PortShare, EPHEMERAL_FIRST, EPHEMERAL_LAST};
 pub use tcp::{FourTuple, Listener, Readiness, TcpConnection, TcpSocket};
 pub use udp::{UdpConfig, UdpSocket};
 
@@ -82,6 +84,10 @@ pub enum SocketError {
     HostUnreachable(Ipv4Addr),
     #[error("network unreachable: no route to {0}; configure a gateway or an address on its network")]
     NetworkUnreachable(Ipv4Addr),
+    #[error("another call of the same kind is still in progress on socket {0}; wait for it")]
+    Busy(SocketHandle),
+    #[error("the worker that owns this socket has stopped; the runtime was shut down")]
+    WorkerGone,
 }
 
 /// A socket of any kind.
@@ -113,11 +119,20 @@ pub struct SocketSetConfig {
     pub secret: [u8; 16],
     /// Options new TCP sockets start with.
     pub tcp: TcpConfig,
+    /// The slice of the ephemeral range this set allocates from: with several workers,
+    /// each takes its own residue class, so the port of a reply names its worker.
+    pub ephemeral_share: PortShare,
 }
 
 impl Default for SocketSetConfig {
     fn default() -> SocketSetConfig {
-        SocketSetConfig { max_sockets: 65_536, ephemeral_seed: 0, secret: [0; 16], tcp: TcpConfig::default() }
+        SocketSetConfig {
+            max_sockets: 65_536,
+            ephemeral_seed: 0,
+            secret: [0; 16],
+            tcp: TcpConfig::default(),
+            ephemeral_share: PortShare::WHOLE,
+        }
     }
 }
 
@@ -134,6 +149,7 @@ pub struct SocketSet {
     icmp_bindings: HashMap<u16, SocketHandle>,
     tx_ready: VecDeque<SocketHandle>,
     ephemeral: EphemeralPorts,
+    ports: PortLedger,
     next_icmp_ident: u16,
     tcp: TcpTables,
 }
@@ -149,7 +165,8 @@ impl SocketSet {
             udp_port_users: HashMap::new(),
             icmp_bindings: HashMap::new(),
             tx_ready: VecDeque::new(),
-            ephemeral: EphemeralPorts::new(config.ephemeral_seed),
+            ephemeral: EphemeralPorts::new(config.ephemeral_seed, config.ephemeral_share),
+            ports: PortLedger::default(),
             next_icmp_ident: (config.ephemeral_seed >> 16) as u16,
             tcp: TcpTables::new(config.secret, config.tcp),
         }
@@ -262,6 +279,7 @@ impl SocketSet {
         let local = SocketAddrV4::new(*addr.ip(), port);
         self.udp_bindings.insert(local, handle);
         *self.udp_port_users.entry(port).or_insert(0) += 1;
+        self.ports.acquire(Transport::Udp, port);
         self.udp_mut(handle)?.local = Some(local);
         Ok(local)
     }
@@ -365,6 +383,7 @@ impl SocketSet {
             Socket::Udp(socket) => {
                 if let Some(local) = socket.local {
                     self.udp_bindings.remove(&local);
+                    self.ports.release(Transport::Udp, local.port());
                     if let Some(users) = self.udp_port_users.get_mut(&local.port()) {
                         *users -= 1;
                         if *users == 0 {
@@ -393,6 +412,11 @@ impl SocketSet {
                 self.open -= 1;
             }
         }
+    }
+
+    /// The local ports that came into use or went out of use since the last call.
+    pub fn take_port_changes(&mut self, out: &mut Vec<PortChange>) {
+        self.ports.take_changes(out);
     }
 
     pub fn len(&self) -> usize {

@@ -10,7 +10,7 @@ use core::cmp::Reverse;
 use core::net::SocketAddrV4;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use super::{Socket, SocketError, SocketHandle, SocketSet};
+use super::{Socket, SocketError, SocketHandle, SocketSet, Transport};
 use crate::iface::TokenBucket;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::{Connection, InputContext, KeepaliveConfig, Segment, State, TcpConfig, TcpError, TcpStats};
@@ -257,6 +257,7 @@ impl SocketSet {
         };
         let local = SocketAddrV4::new(*addr.ip(), port);
         *self.tcp.port_users.entry(port).or_insert(0) += 1;
+        self.ports.acquire(Transport::Tcp, port);
         if let TcpSocket::Idle { local: slot, .. } = self.tcp_mut(handle)? {
             *slot = Some(local);
         }
@@ -351,6 +352,7 @@ impl SocketSet {
         };
         *self.tcp_mut(handle)? = TcpSocket::Connection(Box::new(entry));
         self.tcp.insert_connection(tuple, handle);
+        self.ports.acquire(Transport::Tcp, tuple.local.port());
         self.tcp.stats.active_opens += 1;
         self.tcp_changed(handle);
         Ok(())
@@ -374,9 +376,46 @@ impl SocketSet {
         result
     }
 
+    /// Zero-copy `recv()`: lends the contiguous front of the received bytes to `f`, which
+    /// returns how many it consumed. `Ok(None)` is end of stream.
+    pub fn recv_in_place<R>(
+        &mut self,
+        handle: SocketHandle,
+        f: impl FnOnce(&[u8]) -> (usize, R),
+    ) -> Result<Option<R>, SocketError> {
+        let entry = self.connection_mut(handle)?;
+        let (first, second) = entry.conn.peek();
+        let front = if first.is_empty() { second } else { first };
+        if front.is_empty() {
+            let remote = entry.conn.remote();
+            // Nothing readable: the plain read tells end of stream, error and
+            // would-block apart (and, with nothing buffered, reads nothing).
+            return entry.conn.recv(&mut [0u8; 1]).map(|_| None).map_err(|e| tcp_error(e, remote));
+        }
+        let len = front.len();
+        let (consumed, result) = f(front);
+        entry.conn.consume(consumed.min(len));
+        self.after_transfer_call(handle);
+        Ok(Some(result))
+    }
+
+    pub fn is_listener(&self, handle: SocketHandle) -> bool {
+        matches!(self.tcp(handle), Ok(TcpSocket::Listener(_)))
+    }
+
+    /// Free room in a connection's send buffer.
+    pub fn send_capacity(&self, handle: SocketHandle) -> Result<usize, SocketError> {
+        Ok(self.connection(handle)?.send_capacity())
+    }
+
     /// `tcp_changed` for `send` and `recv`, which move bytes and may make the connection
     /// want to transmit (data, or a window update) but change no state, timer or parent:
     /// only the transmit list and the events need upkeep.
+    ///
+    /// The caller sees the readability and room its call leaves (a short write,
+    /// `WouldBlock`), so those become the reported readiness: when an acknowledgement later frees the send buffer
+    /// it is a change worth an event, even if the events had not yet been taken in
+    /// between (edge-triggered, as epoll's EPOLLET).
     fn after_transfer_call(&mut self, handle: SocketHandle) {
         let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else { return };
         let Socket::Tcp(TcpSocket::Connection(entry)) = &mut *slot.socket else { return };
@@ -389,6 +428,11 @@ impl SocketSet {
             slot.tx_ready = true;
             self.tx_ready.push_back(handle);
         }
+        // The call shows readability and room, not the connection's state: changes of
+        // those are still reported.
+        let now_ready = readiness_of(&entry.conn);
+        entry.reported.readable = now_ready.readable;
+        entry.reported.writable = now_ready.writable;
         self.queue_event(handle);
     }
 
@@ -546,6 +590,7 @@ impl SocketSet {
 
     fn release_port(&mut self, port: u16) {
         if let Some(users) = self.tcp.port_users.get_mut(&port) {
+            self.ports.release(Transport::Tcp, port);
             *users -= 1;
             if *users == 0 {
                 self.tcp.port_users.remove(&port);
@@ -630,6 +675,7 @@ impl SocketSet {
         if let Ok(entry) = self.connection_mut(handle) {
             let tuple = FourTuple { local: entry.conn.local(), remote: entry.conn.remote() };
             self.tcp.remove_connection(&tuple);
+            self.ports.release(Transport::Tcp, tuple.local.port());
         }
         self.free_slot(handle);
     }
@@ -768,6 +814,7 @@ impl SocketSet {
             l.half_open += 1;
         }
         self.tcp.insert_connection(tuple, handle);
+        self.ports.acquire(Transport::Tcp, tuple.local.port());
         self.tcp.stats.passive_opens += 1;
         self.tcp.stats.segments_in += 1;
         self.tcp_changed(handle);

@@ -428,6 +428,11 @@ impl Connection {
         }
     }
 
+    /// Free room in the send buffer.
+    pub fn send_capacity(&self) -> usize {
+        self.send.free()
+    }
+
     /// The readable bytes as up to two slices, for zero-copy consumers; `consume` then.
     pub fn peek(&self) -> (&[u8], &[u8]) {
         self.recv.peek()

@@ -1,0 +1,33 @@
+//! Workers: one pinned thread per queue running the stack to completion, and the two
+//! ways applications use them.
+//!
+//! - [`Runtime`]: starts one [`Worker`](run_loop) per [`QueueDevice`], each with its own
+//!   interface and socket set (shared-nothing: a connection belongs to one worker), and
+//!   stops them. Frames that reach the wrong worker are handed to their owner through
+//!   lock-free queues (see `iface::Steering`).
+//! - [`Handler`]: the in-worker event API, the fast path.
+//! - [`TcpListener`], [`TcpStream`], [`UdpSocket`]: the blocking API for threads.
+//! - [`MemoryDevice`]: an in-memory queue device, for tests and benchmarks without a NIC.
+
+mod blocking;
+mod blocking_state;
+mod clock;
+mod command;
+mod device;
+mod handler;
+mod memory;
+mod ports;
+mod run_loop;
+mod runtime;
+mod view;
+mod wake;
+
+pub use blocking::{TcpListener, TcpStream, UdpSocket};
+pub use clock::Clock;
+pub use command::{Accepted, Datagram};
+pub use device::QueueDevice;
+pub use handler::{Ctx, Handler, NoHandler};
+pub use memory::{MemoryDevice, MemoryWire};
+pub use ports::{PortFilter, PortRegistrar};
+pub use runtime::{PollMode, Runtime, RuntimeConfig, RuntimeError, RuntimeHandle};
+pub use view::WorkerView;

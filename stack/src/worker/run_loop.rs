@@ -1,0 +1,336 @@
+//! One worker: a run-to-completion loop on its own core over one queue.
+//!
+//! Each iteration: frames handed over by other workers and requests from threads, then
+//! a receive batch through the stack, then timers and transmissions (inside
+//! `Interface::poll`), then the application's events, then a second transmit pass for
+//! what the application wrote, then one flush of the device (one TX kick per batch).
+//! The connections in this worker's socket set are touched by this thread alone.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, TryRecvError};
+
+use super::blocking_state::BlockingSockets;
+use super::command::Command;
+use super::device::QueueDevice;
+use super::handler::{Ctx, Handler};
+use super::runtime::{PollMode, Shared};
+use super::view::WorkerView;
+use super::wake::poll_readable;
+use crate::iface::{HandoffTarget, Interface};
+use crate::socket::{PortChange, Readiness, SocketHandle, SocketSet};
+use crate::time::Instant;
+
+/// Frames handed in, and requests, taken per iteration at most (the rest wait a turn,
+/// so neither starves the receive ring).
+const INBOX_BATCH: usize = 64;
+
+pub(super) struct Worker<D: QueueDevice, H: Handler> {
+    pub index: usize,
+    pub core: Option<usize>,
+    pub device: D,
+    pub iface: Interface,
+    pub sockets: SocketSet,
+    pub handler: H,
+    pub commands: Receiver<Command>,
+    pub frames: Receiver<Vec<u8>>,
+    pub shared: Arc<Shared>,
+    pub blocking: BlockingSockets,
+    pub events: Vec<(SocketHandle, Readiness)>,
+    pub connecting: Vec<SocketHandle>,
+    pub closed_now: Vec<SocketHandle>,
+    pub port_changes: Vec<PortChange>,
+    pub udp_buf: Box<[u8]>,
+    pub iterations: u64,
+    pub idle_iterations: u64,
+}
+
+impl<D: QueueDevice, H: Handler> Worker<D, H> {
+    /// Starts the handler, then loops until the runtime stops.
+    pub fn run(
+        mut self,
+        started: crossbeam_channel::Sender<(usize, Result<(), crate::socket::SocketError>)>,
+    ) {
+        let now = self.shared.clock.now();
+        self.iface.attach(&mut self.sockets);
+        let result = self.handler.start(&mut Ctx {
+            sockets: &mut self.sockets,
+            now,
+            worker: self.index,
+            connecting: &mut self.connecting,
+            closed_now: &mut self.closed_now,
+        });
+        self.sync_ports();
+        let failed = result.is_err();
+        let _ = started.send((self.index, result));
+        if failed {
+            return;
+        }
+        let mut idle_since: Option<Instant> = None;
+        while !self.shared.stopping.load(Ordering::Relaxed) {
+            let now = self.shared.clock.now();
+            let busy = self.iterate(now);
+            self.iterations += 1;
+            if busy {
+                idle_since = None;
+                continue;
+            }
+            self.idle_iterations += 1;
+            if let PollMode::Adaptive { spin } = self.shared.poll {
+                let since = *idle_since.get_or_insert(now);
+                if now - since >= spin {
+                    self.sleep(now);
+                    idle_since = None;
+                }
+            }
+        }
+    }
+
+    /// One pass; returns whether anything happened.
+    fn iterate(&mut self, now: Instant) -> bool {
+        let mut busy = false;
+        for _ in 0..INBOX_BATCH {
+            match self.frames.try_recv() {
+                Ok(frame) => {
+                    self.iface.receive_handoff(now, frame, &mut self.device, &mut self.sockets);
+                    busy = true;
+                }
+                Err(_) => break,
+            }
+        }
+        for _ in 0..INBOX_BATCH {
+            match self.commands.try_recv() {
+                Ok(command) => {
+                    self.apply(now, command);
+                    busy = true;
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        busy |= self.iface.poll(now, &mut self.device, &mut self.sockets);
+        self.pass_handoffs();
+        busy |= self.dispatch_events(now);
+        self.handler.poll(&mut Ctx {
+            sockets: &mut self.sockets,
+            now,
+            worker: self.index,
+            connecting: &mut self.connecting,
+            closed_now: &mut self.closed_now,
+        });
+        self.blocking.poll_udp(&mut self.sockets, &mut self.udp_buf);
+        if self.sockets.has_tx_ready() {
+            // What the application just wrote leaves in this iteration's batch.
+            busy |= self.iface.poll(now, &mut self.device, &mut self.sockets);
+            self.pass_handoffs();
+        }
+        self.sync_ports();
+        self.device.flush();
+        busy
+    }
+
+    /// Sends frames that belong to other workers to them.
+    fn pass_handoffs(&mut self) {
+        let peers = &self.shared.peers;
+        let mut recycled = Vec::new();
+        for handoff in self.iface.take_handoffs() {
+            match handoff.to {
+                HandoffTarget::Worker(to) => {
+                    if let Some(peer) = peers.get(usize::from(to)) {
+                        if let Err(err) = peer.frames.try_send(handoff.frame) {
+                            self.shared.handoff_overflows.fetch_add(1, Ordering::Relaxed);
+                            recycled.push(err.into_inner());
+                        } else {
+                            peer.waker.wake();
+                        }
+                    }
+                }
+                HandoffTarget::AllOthers => {
+                    for (index, peer) in peers.iter().enumerate() {
+                        if index != self.index && peer.frames.try_send(handoff.frame.clone()).is_ok() {
+                            peer.waker.wake();
+                        }
+                    }
+                    recycled.push(handoff.frame);
+                }
+            }
+        }
+        for buffer in recycled {
+            self.iface.recycle(buffer);
+        }
+    }
+
+    /// Tells the owners of sockets what changed: the blocking API's threads, or the
+    /// handler's callbacks.
+    fn dispatch_events(&mut self, now: Instant) -> bool {
+        self.sockets.take_events(&mut self.events);
+        if self.events.is_empty() {
+            return false;
+        }
+        let mut events = std::mem::take(&mut self.events);
+        for &(handle, readiness) in &events {
+            if self.blocking.on_event(&mut self.sockets, self.index, handle) {
+                continue;
+            }
+            self.dispatch_to_handler(now, handle, readiness);
+        }
+        self.closed_now.clear();
+        events.clear();
+        self.events = events;
+        true
+    }
+
+    fn dispatch_to_handler(&mut self, now: Instant, handle: SocketHandle, readiness: Readiness) {
+        let mut ctx = Ctx {
+            sockets: &mut self.sockets,
+            now,
+            worker: self.index,
+            connecting: &mut self.connecting,
+            closed_now: &mut self.closed_now,
+        };
+        if ctx.closed_now.contains(&handle) {
+            return;
+        }
+        if ctx.sockets.is_listener(handle) {
+            while let Ok((conn, peer)) = ctx.sockets.accept(handle) {
+                self.handler.on_accept(&mut ctx, conn, peer);
+            }
+            return;
+        }
+        if readiness.connected {
+            if let Some(at) = ctx.connecting.iter().position(|&h| h == handle) {
+                ctx.connecting.swap_remove(at);
+                self.handler.on_connected(&mut ctx, handle);
+            }
+        }
+        if readiness.readable && !ctx.closed_now.contains(&handle) {
+            self.handler.on_readable(&mut ctx, handle);
+        }
+        if readiness.writable && !ctx.closed_now.contains(&handle) {
+            self.handler.on_writable(&mut ctx, handle);
+        }
+        if (readiness.closed || readiness.error) && !ctx.closed_now.contains(&handle) {
+            ctx.connecting.retain(|&h| h != handle);
+            self.handler.on_closed(&mut ctx, handle);
+        }
+    }
+
+    fn apply(&mut self, now: Instant, command: Command) {
+        let sockets = &mut self.sockets;
+        match command {
+            Command::Listen { addr, backlog, accepted, reply } => {
+                let result = sockets.tcp_socket().and_then(|handle| {
+                    let bound = sockets.bind(handle, addr).and_then(|_| sockets.listen(handle, backlog));
+                    match bound {
+                        Ok(()) => Ok(handle),
+                        Err(err) => {
+                            let _ = sockets.close(handle);
+                            Err(err)
+                        }
+                    }
+                });
+                if let Ok(handle) = result {
+                    self.blocking.listen(handle, accepted);
+                }
+                let _ = reply.send(result);
+            }
+            Command::Connect { remote, reply } => match sockets.tcp_socket() {
+                Ok(handle) => match sockets.connect(handle, remote, now) {
+                    Ok(()) => self.blocking.connect(handle, reply),
+                    Err(err) => {
+                        let _ = sockets.close(handle);
+                        let _ = reply.send(Err(err));
+                    }
+                },
+                Err(err) => drop(reply.send(Err(err))),
+            },
+            Command::Read { handle, max, reply } => self.blocking.read(sockets, handle, max, reply),
+            Command::Write { handle, data, reply } => self.blocking.write(sockets, handle, data, reply),
+            Command::ShutdownWrite { handle, reply } => {
+                let _ = reply.send(sockets.shutdown_write(handle));
+            }
+            Command::SetNodelay { handle, nodelay, reply } => {
+                let _ = reply.send(sockets.set_nodelay(handle, nodelay));
+            }
+            Command::Close { handle } => {
+                if self.blocking.owns(handle) {
+                    self.blocking.forget(handle);
+                    let _ = sockets.close(handle);
+                }
+            }
+            Command::UdpBind { addr, datagrams, reply } => {
+                let result = sockets.udp_socket(Default::default()).and_then(|handle| {
+                    match sockets.bind(handle, addr) {
+                        Ok(local) => Ok((handle, local)),
+                        Err(err) => {
+                            let _ = sockets.close(handle);
+                            Err(err)
+                        }
+                    }
+                });
+                if let Ok((handle, _)) = result {
+                    self.blocking.bind_udp(handle, datagrams);
+                }
+                let _ = reply.send(result);
+            }
+            Command::UdpSend { handle, to, data, reply } => {
+                let result = if self.blocking.owns(handle) {
+                    sockets.send_to(handle, &data, to).map(|_| data.len())
+                } else {
+                    Err(crate::socket::SocketError::BadDescriptor(handle))
+                };
+                let _ = reply.send(result);
+            }
+            Command::Inspect(inspect) => {
+                let mut device_counters = Vec::new();
+                self.device.counters(&mut device_counters);
+                inspect(&WorkerView {
+                    worker: self.index,
+                    core: self.core,
+                    now,
+                    iface: &self.iface,
+                    sockets: &self.sockets,
+                    device_mode: self.device.mode(),
+                    device_counters,
+                    iterations: self.iterations,
+                    idle_iterations: self.idle_iterations,
+                });
+            }
+        }
+    }
+
+    /// Registers the ports that came into use with the filter in front of the stack,
+    /// and withdraws those no longer used.
+    fn sync_ports(&mut self) {
+        self.sockets.take_port_changes(&mut self.port_changes);
+        for change in self.port_changes.drain(..) {
+            self.shared.ports.apply(change);
+        }
+    }
+
+    /// Sleeps in poll() until a frame, a request or the next timer.
+    fn sleep(&mut self, now: Instant) {
+        let waker = &self.shared.peers[self.index].waker;
+        waker.prepare_sleep();
+        // Look once more: work that arrived before the flag was set sent no wake-up.
+        if !self.commands.is_empty() || !self.frames.is_empty() || self.shared.stopping.load(Ordering::SeqCst)
+        {
+            waker.woke();
+            return;
+        }
+        let deadline =
+            [self.iface.poll_at(now, &self.sockets), self.handler.poll_at(now)].into_iter().flatten().min();
+        let timeout_ms = match deadline {
+            Some(at) if at <= now => 0,
+            Some(at) => ((at - now).as_micros().div_ceil(1000)).min(1000) as i32,
+            None => 1000,
+        };
+        if timeout_ms > 0 {
+            match self.device.wake_fd() {
+                Some(fd) => poll_readable(&[waker.fd(), fd], timeout_ms),
+                None => poll_readable(&[waker.fd()], timeout_ms.min(1)),
+            }
+        }
+        waker.woke();
+    }
+}
