@@ -31,7 +31,9 @@ pub fn fetch(path: &Path) -> Result<Snapshot, ControlError> {
     let line = match read_line(&mut BufReader::new(&stream), MAX_RESPONSE_BYTES).map_err(io_error)? {
         Line::Complete(line) => line,
         Line::End => return Err(bad_reply("it closed the connection without answering".into())),
-        Line::TooLong => return Err(bad_reply(format!("the reply is longer than {MAX_RESPONSE_BYTES} bytes"))),
+        Line::TooLong => {
+            return Err(bad_reply(format!("the reply is longer than {MAX_RESPONSE_BYTES} bytes")))
+        }
     };
     match serde_json::from_slice::<Response>(&line) {
         Ok(Response::Snapshot(snapshot)) => Ok(snapshot),
@@ -63,7 +65,10 @@ pub fn discover(dir: &Path, control: Option<&Path>, iface: Option<&str>) -> Resu
         let path = entry.path();
         let is_socket = entry.file_type().is_ok_and(|t| t.is_socket());
         // A socket nobody answers on was left by a process that died.
-        if is_socket && path.extension().is_some_and(|ext| ext == "sock") && UnixStream::connect(&path).is_ok() {
+        if is_socket
+            && path.extension().is_some_and(|ext| ext == "sock")
+            && UnixStream::connect(&path).is_ok()
+        {
             live.push(path);
         }
     }

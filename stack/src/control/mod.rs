@@ -55,7 +55,9 @@ pub enum ControlError {
         path.display()
     )]
     PermissionDenied { path: PathBuf },
-    #[error("no sluice process is running: {dir} holds no control socket; start `sluice serve --iface IF ...`")]
+    #[error(
+        "no sluice process is running: {dir} holds no control socket; start `sluice serve --iface IF ...`"
+    )]
     NoneRunning { dir: PathBuf },
     #[error(
         "several sluice processes are running ({}): pick one with --iface IF or --control PATH",

@@ -75,10 +75,14 @@ impl ControlServer {
     /// Fails with [`ControlError::AlreadyServed`] when another live process serves `path`,
     /// and [`ControlError::NotASocket`] when `path` is some other kind of file. A socket
     /// file left by a process that died is removed and replaced.
-    pub fn start(path: impl Into<PathBuf>, source: Arc<dyn SnapshotSource>) -> Result<ControlServer, ControlError> {
+    pub fn start(
+        path: impl Into<PathBuf>,
+        source: Arc<dyn SnapshotSource>,
+    ) -> Result<ControlServer, ControlError> {
         let path = path.into();
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| ControlError::io("cannot create the directory of", &path, e))?;
+            fs::create_dir_all(dir)
+                .map_err(|e| ControlError::io("cannot create the directory of", &path, e))?;
         }
         let lock = take_lock(&path)?;
         remove_stale_socket(&path)?;
@@ -91,16 +95,25 @@ impl ControlServer {
         fs::set_permissions(&path, fs::Permissions::from_mode(SOCKET_MODE))
             .map_err(|e| ControlError::io("cannot set the permissions of", &path, e))?;
 
-        let shared = Arc::new(Shared { stop: AtomicBool::new(false), clients: Mutex::new(Clients::default()) });
-        let accept_listener =
-            listener.try_clone().map_err(|e| ControlError::io("cannot share the control socket", &path, e))?;
+        let shared =
+            Arc::new(Shared { stop: AtomicBool::new(false), clients: Mutex::new(Clients::default()) });
+        let accept_listener = listener
+            .try_clone()
+            .map_err(|e| ControlError::io("cannot share the control socket", &path, e))?;
         let thread_shared = Arc::clone(&shared);
         let accept_thread = thread::Builder::new()
             .name("sluice-control".into())
             .spawn(move || accept_loop(&accept_listener, &source, &thread_shared))
             .map_err(|e| ControlError::io("cannot start the thread serving", &path, e))?;
         tracing::info!(path = %path.display(), "control socket ready");
-        Ok(ControlServer { path, identity, listener, shared, accept_thread: Some(accept_thread), _lock: lock })
+        Ok(ControlServer {
+            path,
+            identity,
+            listener,
+            shared,
+            accept_thread: Some(accept_thread),
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -17,7 +17,10 @@ const GAP: &str = "  ";
 
 impl Table {
     pub fn new<S: AsRef<str>>(headers: &[(S, Align)]) -> Table {
-        Table { headers: headers.iter().map(|(h, a)| (h.as_ref().to_owned(), *a)).collect(), rows: Vec::new() }
+        Table {
+            headers: headers.iter().map(|(h, a)| (h.as_ref().to_owned(), *a)).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row; it must have one cell per column.
@@ -37,7 +40,12 @@ impl Table {
             .iter()
             .enumerate()
             .map(|(i, (header, _))| {
-                self.rows.iter().map(|row| row[i].chars().count()).chain([header.chars().count()]).max().unwrap_or(0)
+                self.rows
+                    .iter()
+                    .map(|row| row[i].chars().count())
+                    .chain([header.chars().count()])
+                    .max()
+                    .unwrap_or(0)
             })
             .collect();
         self.line(out, &widths, self.headers.iter().map(|(h, _)| h.as_str()));
