@@ -3,29 +3,33 @@
 //! One process serves a path. A lock file next to the socket (`<path>.lock`, held with
 //! `flock` for the server's life) tells a second server that the first is alive, and a
 //! socket file nobody answers on is a stale one left by a crash and is replaced. Each
-//! client gets its own thread, up to [`MAX_CLIENTS`]; requests are bounded by
-//! [`MAX_REQUEST_BYTES`] and an idle client is dropped after [`CLIENT_IDLE_TIMEOUT`].
+//! client gets its own thread, up to [`MAX_CLIENTS`] at once (more wait in the listen
+//! backlog until one leaves); requests are bounded by [`MAX_REQUEST_BYTES`] and an idle
+//! client is dropped after [`CLIENT_IDLE_TIMEOUT`].
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::protocol::{read_line, Line, Request, Resource, Response, MAX_REQUEST_BYTES};
 use super::{ControlError, Snapshot};
 
-/// Clients served at once; more are told to retry and disconnected.
+/// Clients served at once; further connections wait to be accepted.
 pub const MAX_CLIENTS: usize = 8;
 
 /// A client that sends no complete request for this long is disconnected.
 pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Input discarded after an oversized request before hanging up regardless.
+const DRAIN_LIMIT: u64 = 1 << 20;
 
 /// Permissions of the socket file: the serving user and its group may connect.
 const SOCKET_MODE: u32 = 0o660;
@@ -51,6 +55,8 @@ pub struct ControlServer {
 struct Shared {
     stop: AtomicBool,
     clients: Mutex<Clients>,
+    /// Signalled when a client leaves, and on stop.
+    client_left: Condvar,
 }
 
 #[derive(Default)]
@@ -95,8 +101,11 @@ impl ControlServer {
         fs::set_permissions(&path, fs::Permissions::from_mode(SOCKET_MODE))
             .map_err(|e| ControlError::io("cannot set the permissions of", &path, e))?;
 
-        let shared =
-            Arc::new(Shared { stop: AtomicBool::new(false), clients: Mutex::new(Clients::default()) });
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            clients: Mutex::new(Clients::default()),
+            client_left: Condvar::new(),
+        });
         let accept_listener = listener
             .try_clone()
             .map_err(|e| ControlError::io("cannot share the control socket", &path, e))?;
@@ -123,7 +132,12 @@ impl ControlServer {
 
 impl Drop for ControlServer {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
+        {
+            // Under the lock, so the accept thread cannot miss the wake-up.
+            let _clients = self.shared.clients();
+            self.shared.stop.store(true, Ordering::SeqCst);
+            self.shared.client_left.notify_all();
+        }
         // shutdown(2) on a listening socket wakes the thread blocked in accept(2).
         if let Err(e) = socket2::SockRef::from(&self.listener).shutdown(Shutdown::Both) {
             tracing::warn!(error = %e, "cannot shut down the control socket");
@@ -190,6 +204,15 @@ fn remove_stale_socket(path: &Path) -> Result<(), ControlError> {
 
 fn accept_loop(listener: &UnixListener, source: &Arc<dyn SnapshotSource>, shared: &Arc<Shared>) {
     loop {
+        {
+            let mut clients = shared.clients();
+            while clients.streams.len() >= MAX_CLIENTS && !shared.stop.load(Ordering::SeqCst) {
+                clients = shared.client_left.wait(clients).unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
         let accepted = listener.accept();
         if shared.stop.load(Ordering::SeqCst) {
             return;
@@ -206,7 +229,7 @@ fn accept_loop(listener: &UnixListener, source: &Arc<dyn SnapshotSource>, shared
     }
 }
 
-/// Starts a thread for a new client, or turns it away when [`MAX_CLIENTS`] are served.
+/// Starts a thread for a new client (the accept loop keeps their number bounded).
 fn admit(stream: UnixStream, source: &Arc<dyn SnapshotSource>, shared: &Arc<Shared>) {
     let mut clients = shared.clients();
     let (finished, running): (Vec<_>, Vec<_>) =
@@ -215,13 +238,6 @@ fn admit(stream: UnixStream, source: &Arc<dyn SnapshotSource>, shared: &Arc<Shar
     for thread in finished {
         let _ = thread.join();
     }
-    if clients.streams.len() >= MAX_CLIENTS {
-        drop(clients);
-        let message = format!("{MAX_CLIENTS} clients are connected already; retry in a moment");
-        let _ = stream.set_write_timeout(Some(CLIENT_IDLE_TIMEOUT));
-        let _ = write_response(&stream, &Response::Error(message));
-        return;
-    }
     let Ok(handle) = stream.try_clone() else { return };
     let id = clients.next_id;
     clients.next_id += 1;
@@ -229,8 +245,9 @@ fn admit(stream: UnixStream, source: &Arc<dyn SnapshotSource>, shared: &Arc<Shar
     let source = Arc::clone(source);
     let thread_shared = Arc::clone(shared);
     let spawned = thread::Builder::new().name("sluice-control-client".into()).spawn(move || {
+        // Frees the slot even if the snapshot source panics.
+        let _slot = ClientSlot { shared: &thread_shared, id };
         serve_client(&stream, &*source, &thread_shared.stop);
-        thread_shared.clients().streams.remove(&id);
     });
     match spawned {
         Ok(thread) => clients.threads.push(thread),
@@ -238,6 +255,19 @@ fn admit(stream: UnixStream, source: &Arc<dyn SnapshotSource>, shared: &Arc<Shar
             tracing::warn!(error = %e, "cannot start a control client thread");
             clients.streams.remove(&id);
         }
+    }
+}
+
+/// A served client's place in [`Clients`], given up when its thread ends.
+struct ClientSlot<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for ClientSlot<'_> {
+    fn drop(&mut self) {
+        self.shared.clients().streams.remove(&self.id);
+        self.shared.client_left.notify_all();
     }
 }
 
@@ -255,6 +285,10 @@ fn serve_client(stream: &UnixStream, source: &dyn SnapshotSource, stop: &AtomicB
             Ok(Line::TooLong) => {
                 let message = format!("request longer than {MAX_REQUEST_BYTES} bytes");
                 let _ = write_response(stream, &Response::Error(message));
+                // Closing a unix socket with input unread resets it, and the client
+                // would never see the answer: hang up our side, then discard the rest.
+                let _ = stream.shutdown(Shutdown::Write);
+                let _ = io::copy(&mut (&mut reader).take(DRAIN_LIMIT), &mut io::sink());
                 return;
             }
             Ok(Line::End) | Err(_) => return,
