@@ -203,7 +203,7 @@ fn a_second_server_on_a_live_path_is_refused() {
     let dir = TempDir::new();
     let path = dir.join("hz0.sock");
     let first = start(&path).unwrap();
-    let error = start(&path).err().expect("a second server must be refused");
+    let error = start(&path).expect_err("a second server must be refused");
     assert!(matches!(error, ControlError::AlreadyServed { .. }), "{error}");
     assert!(error.to_string().contains("another process is already serving"), "{error}");
     // The first one still answers, through the same file.

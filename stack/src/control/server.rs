@@ -8,6 +8,7 @@
 //! client is dropped after [`CLIENT_IDLE_TIMEOUT`].
 
 use std::collections::HashMap;
+use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::Shutdown;
@@ -96,11 +97,22 @@ impl ControlServer {
             io::ErrorKind::AddrInUse => ControlError::AlreadyServed { path: path.clone() },
             _ => ControlError::io("cannot create the control socket", &path, e),
         })?;
+        ControlServer::serve(path.clone(), listener, source, lock).inspect_err(|_| {
+            let _ = fs::remove_file(&path);
+        })
+    }
+
+    /// Finishes setting up the socket bound at `path` and starts the accept thread.
+    fn serve(
+        path: PathBuf,
+        listener: UnixListener,
+        source: Arc<dyn SnapshotSource>,
+        lock: File,
+    ) -> Result<ControlServer, ControlError> {
         let metadata = fs::metadata(&path).map_err(|e| ControlError::io("cannot inspect", &path, e))?;
         let identity = (metadata.dev(), metadata.ino());
         fs::set_permissions(&path, fs::Permissions::from_mode(SOCKET_MODE))
             .map_err(|e| ControlError::io("cannot set the permissions of", &path, e))?;
-
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             clients: Mutex::new(Clients::default()),
@@ -127,6 +139,12 @@ impl ControlServer {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+impl fmt::Debug for ControlServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ControlServer").field("path", &self.path).finish_non_exhaustive()
     }
 }
 
