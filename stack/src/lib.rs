@@ -10,10 +10,13 @@
 //! - [`socket`]: UDP and ICMP sockets.
 //! - [`dns`]: the stub resolver (`gethostbyname`).
 //! - [`apps`]: small services (UDP echo, a DNS server) and the [`apps::App`] trait.
+//! - [`control`]: the control socket through which `sluice stat` and `netstat` read a
+//!   running process.
 //! - [`trace`]: tcpdump-style one-line descriptions of frames.
 //! - [`sim`]: the deterministic network simulator used by tests, benchmarks and the demo.
 
 pub mod apps;
+pub mod control;
 pub mod dns;
 pub mod iface;
 pub mod phy;

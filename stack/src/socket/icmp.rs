@@ -56,6 +56,11 @@ impl IcmpSocket {
         self.ident
     }
 
+    /// Payload bytes of echo replies waiting to be read and of requests waiting to be sent.
+    pub fn queued_bytes(&self) -> (usize, usize) {
+        (self.rx.queued_bytes(), self.tx.queued_bytes())
+    }
+
     pub fn can_recv(&self) -> bool {
         !self.rx.is_empty()
     }

@@ -74,6 +74,11 @@ impl UdpSocket {
         (self.rx.len(), self.tx.len())
     }
 
+    /// Payload bytes waiting to be read and waiting to be sent.
+    pub fn queued_bytes(&self) -> (usize, usize) {
+        (self.rx.queued_bytes(), self.tx.queued_bytes())
+    }
+
     /// Queues a datagram; the interface sends it on its next poll.
     pub(crate) fn enqueue(&mut self, data: &[u8], remote: SocketAddrV4) -> Result<usize, SocketError> {
         if data.len() > MAX_PAYLOAD || data.len() > self.tx.capacity_bytes() {

@@ -6,7 +6,9 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod netstat;
 mod sim;
+mod stat;
 
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "A userspace TCP/IP stack on AF_XDP kernel bypass")]
@@ -37,6 +39,12 @@ enum Command {
     /// MTU, loss, reordering and buffers; prints the segments (--trace), a summary and RTT/RTO
     /// over time, and writes the pcap. Fails unless every byte arrived intact.
     Sim(sim::Options),
+    /// Live counters of a running `sluice serve`: per worker packets, bytes and rates, drops
+    /// by reason, TCP counters and retransmissions, XDP program counters.
+    Stat(stat::Options),
+    /// The sockets of a running `sluice serve`, like `netstat -ano`: protocol, local and
+    /// foreign address, state, send and receive queues, owning worker.
+    Netstat(netstat::Options),
 }
 
 fn main() -> Result<()> {
@@ -46,5 +54,7 @@ fn main() -> Result<()> {
             demo::run(&demo::Options { pcap, seed, loss, latency_us })
         }
         Command::Sim(options) => sim::run(&options),
+        Command::Stat(options) => stat::run(&options),
+        Command::Netstat(options) => netstat::run(&options),
     }
 }
