@@ -11,6 +11,7 @@
 //! - [`dns`]: the stub resolver (`gethostbyname`).
 //! - [`apps`]: small services (UDP echo, a DNS server) and the [`apps::App`] trait.
 //! - [`trace`]: tcpdump-style one-line descriptions of frames.
+//! - [`xdp`]: the kernel-bypass datapath: the XDP steering program and AF_XDP sockets.
 //! - [`sim`]: the deterministic network simulator used by tests, benchmarks and the demo.
 
 pub mod apps;
@@ -23,3 +24,4 @@ pub mod tcp;
 pub mod time;
 pub mod trace;
 pub mod wire;
+pub mod xdp;
