@@ -393,6 +393,14 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
+    /// Workers on several threads share the program (socket registration, ports).
+    #[test]
+    fn the_program_and_its_port_map_are_shared_across_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<XdpProgram>();
+        shared::<PortMap>();
+    }
+
     #[test]
     fn the_embedded_object_is_an_ebpf_elf() {
         assert_eq!(&OBJECT[..4], b"\x7fELF");

@@ -395,7 +395,8 @@ impl XskDevice {
                 libc::sendto(self.fd, std::ptr::null(), 0, libc::MSG_DONTWAIT, std::ptr::null(), 0)
             };
             if sent >= 0 {
-                continue;
+                // Copy mode sent everything; a zero-copy driver is awake and sends by itself.
+                return Ok(());
             }
             let error = io::Error::last_os_error();
             match error.raw_os_error() {
@@ -613,6 +614,13 @@ impl core::fmt::Debug for XskDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The worker runtime moves a device into its pinned thread.
+    #[test]
+    fn a_device_can_move_to_a_worker_thread() {
+        fn send<T: Send>() {}
+        send::<XskDevice>();
+    }
 
     #[test]
     fn the_default_config_is_valid() {
