@@ -27,7 +27,13 @@ fn is_root() -> bool {
 macro_rules! require_root {
     ($name:literal) => {
         if !is_root() {
-            eprintln!("SKIPPED {}: needs root for namespaces, veth and XDP; run `cargo xtask test`", $name);
+            // Straight to stderr: libtest would swallow `eprintln!` of a passing test.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {}: needs root for namespaces, veth and XDP; run `cargo xtask test`",
+                $name
+            );
             return;
         }
     };
