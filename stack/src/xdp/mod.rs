@@ -22,7 +22,7 @@ pub use frame_pool::{FrameError, FrameId, FramePool, FrameState};
 pub use port_map::PortMap;
 pub use program::{XdpAttachMode, XdpCounters, XdpProgram, XdpProgramConfig, MAX_ADDRS, MAX_QUEUES};
 pub use umem::UmemLayout;
-pub use xsk::{XskBindMode, XskConfig, XskCounters, XskDevice};
+pub use xsk::{XskBindMode, XskConfig, XskCounters, XskDevice, XskRxToken, XskTxToken};
 
 /// The transport protocols whose ports the XDP program steers to the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
