@@ -13,6 +13,7 @@
 //! - [`control`]: the control socket through which `sluice stat` and `netstat` read a
 //!   running process.
 //! - [`trace`]: tcpdump-style one-line descriptions of frames.
+//! - [`xdp`]: the kernel-bypass datapath: the XDP steering program and AF_XDP sockets.
 //! - [`sim`]: the deterministic network simulator used by tests, benchmarks and the demo.
 
 pub mod apps;
@@ -27,3 +28,4 @@ pub mod time;
 pub mod trace;
 pub mod wire;
 pub mod worker;
+pub mod xdp;
