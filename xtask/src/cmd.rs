@@ -48,6 +48,12 @@ impl Cmd {
         self
     }
 
+    /// Runs the command in `dir` instead of the current directory.
+    pub fn current_dir(mut self, dir: &Path) -> Cmd {
+        self.command.current_dir(dir);
+        self
+    }
+
     pub fn shown(&self) -> &str {
         &self.shown
     }
@@ -70,6 +76,15 @@ impl Cmd {
             .status()
             .with_context(|| format!("could not start `{}`", self.shown))?;
         check(&self.shown, status)
+    }
+
+    /// Replaces this process with the command (execvp), so signals such as Ctrl-C reach it
+    /// directly and its exit status becomes this process's; returns only on failure.
+    pub fn exec(mut self) -> anyhow::Error {
+        use std::os::unix::process::CommandExt;
+        println!("$ {}", self.shown);
+        let err = self.command.exec();
+        anyhow::Error::new(err).context(format!("could not start `{}`", self.shown))
     }
 
     /// Runs silently and tells whether the command started and exited with status 0.
