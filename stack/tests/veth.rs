@@ -40,7 +40,14 @@ fn serve(pair: &VethPair, options: &[&str], app: &[&str]) -> SluiceProcess {
 
 /// Runs `sluice client` from the stack side against `target`, `connections` connections of
 /// `bytes` bytes each, and checks its verdict.
-fn sluice_client(pair: &VethPair, options: &[&str], target: &str, bytes: u64, connections: u32, timeout: Duration) {
+fn sluice_client(
+    pair: &VethPair,
+    options: &[&str],
+    target: &str,
+    bytes: u64,
+    connections: u32,
+    timeout: Duration,
+) {
     let (bytes, connections) = (bytes.to_string(), connections.to_string());
     let mut args = vec!["client", "--iface", STACK_IF, "--addr", SLUICE_CIDR];
     args.extend(options);
@@ -312,7 +319,9 @@ fn stat_and_netstat_show_the_listener_and_counters() {
     let control = pair.control_path();
     let netstat = run_sluice(pair.stack_ns(), &["netstat", "--control", &control], SHORT_TIMEOUT);
     netstat.assert_success();
-    let listener = netstat.stdout.lines().any(|line| line.contains(":7") && line.to_ascii_uppercase().contains("LISTEN"));
+    let listener = netstat.stdout.lines().any(|line| {
+        line.to_ascii_uppercase().contains("LISTEN") && line.split_whitespace().any(|w| w.ends_with(":7"))
+    });
     assert!(listener, "`sluice netstat` lists no listener on port 7{}", netstat.text());
 
     let stat = run_sluice(pair.stack_ns(), &["stat", "--control", &control], SHORT_TIMEOUT);

@@ -21,6 +21,7 @@ pub fn run(release: bool) -> Result<()> {
 /// Where cargo puts the `sluice` binary of a profile: under `$CARGO_TARGET_DIR` when set
 /// (relative to the workspace root, where tasks run), else `target/`.
 pub fn sluice_binary(root: &Path, release: bool) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir));
     target.join(if release { "release" } else { "debug" }).join("sluice")
 }

@@ -147,7 +147,9 @@ fn run(cli: Cli) -> Result<()> {
 
     match task {
         Task::Build { release } => build::run(release),
-        Task::Veth { action: VethAction::Up { queues, name } } => veth::up(&veth::Topology::new(&name)?, queues),
+        Task::Veth { action: VethAction::Up { queues, name } } => {
+            veth::up(&veth::Topology::new(&name)?, queues)
+        }
         Task::Veth { action: VethAction::Down { name } } => veth::down(&veth::Topology::new(&name)?),
         Task::Run { netns, host, args } => {
             let place = if host { run::Place::Host } else { run::Place::Netns(netns) };

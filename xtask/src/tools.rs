@@ -95,11 +95,7 @@ pub const VETH_TEST_DEPS: &[AptTool] = &[
         provides: Provides::Program("dnsmasq"),
         why: "to answer Sluice's DNS queries",
     },
-    AptTool {
-        package: "netcat-openbsd",
-        provides: Provides::Program("nc"),
-        why: "for kernel TCP clients",
-    },
+    AptTool { package: "netcat-openbsd", provides: Provides::Program("nc"), why: "for kernel TCP clients" },
     AptTool::program("python3", "for the kernel TCP clients and servers"),
 ];
 

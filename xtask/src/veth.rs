@@ -46,9 +46,7 @@ pub struct Topology {
 impl Topology {
     pub fn new(prefix: &str) -> Result<Topology> {
         // Namespace names become file names under /run/netns.
-        if prefix.is_empty()
-            || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             bail!("--name {prefix:?}: use letters, digits, '-' and '_' only");
         }
         Ok(Topology { prefix: prefix.to_owned() })
@@ -94,12 +92,15 @@ pub fn up(topology: &Topology, queues: u16) -> Result<()> {
     let queue_word = if queues == 1 { "queue" } else { "queues" };
     println!();
     println!("created:");
-    println!("  netns {stack_ns}: {STACK_IF}, the stack side: no kernel IPv4 address (Sluice owns {stack_ip})");
+    println!(
+        "  netns {stack_ns}: {STACK_IF}, the stack side: no kernel IPv4 address (Sluice owns {stack_ip})"
+    );
     println!("  netns {peer_ns}: {PEER_IF} {PEER_ADDR}, the kernel peer: TX checksum offload off");
     println!("  veth {STACK_IF} <-> {PEER_IF}: {queues} {queue_word} each way, MTU {MTU}, IPv6 disabled");
     println!();
     println!("next:");
-    let netns_flag = if topology.prefix == DEFAULT_PREFIX { String::new() } else { format!(" --netns {stack_ns}") };
+    let netns_flag =
+        if topology.prefix == DEFAULT_PREFIX { String::new() } else { format!(" --netns {stack_ns}") };
     println!(
         "  cargo xtask run{netns_flag} -- serve --iface {STACK_IF} --addr {STACK_ADDR} --queues {queues} echo"
     );
@@ -114,15 +115,15 @@ pub fn up(topology: &Topology, queues: u16) -> Result<()> {
 pub fn down(topology: &Topology) -> Result<()> {
     tools::require_root("veth down")?;
     if topology.namespaces().iter().all(|ns| !netns::exists(ns)) {
-        println!(
-            "nothing to remove: no network namespace {} or {}",
-            topology.stack_ns(),
-            topology.peer_ns()
-        );
+        println!("nothing to remove: no network namespace {} or {}", topology.stack_ns(), topology.peer_ns());
         return Ok(());
     }
     remove(topology)?;
-    println!("removed network namespaces {} and {} and the veth pair", topology.stack_ns(), topology.peer_ns());
+    println!(
+        "removed network namespaces {} and {} and the veth pair",
+        topology.stack_ns(),
+        topology.peer_ns()
+    );
     Ok(())
 }
 

@@ -68,7 +68,11 @@ pub fn spawn_dnsmasq(ns: &str, listen_ip: &str, address_rule: &str) -> NsProcess
     let deadline = Instant::now() + START_TIMEOUT;
     while !process.stderr().contains("started, version") {
         assert!(process.running(), "`{}` exited at start:\n{}", process.shown(), process.stderr());
-        assert!(Instant::now() < deadline, "dnsmasq did not start within {START_TIMEOUT:?}:\n{}", process.stderr());
+        assert!(
+            Instant::now() < deadline,
+            "dnsmasq did not start within {START_TIMEOUT:?}:\n{}",
+            process.stderr()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     process

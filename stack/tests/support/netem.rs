@@ -35,13 +35,10 @@ pub fn impair_both_ways(pair: &VethPair, spec: &[&str]) -> bool {
     run_in(ns, "ip", &["link", "add", PEER_INGRESS_IFB, "type", "ifb"]);
     run_in(ns, "ip", &["link", "set", PEER_INGRESS_IFB, "up"]);
     run_in(ns, "tc", &["qdisc", "add", "dev", PEER_IF, "handle", "ffff:", "ingress"]);
-    run_in(
-        ns,
-        "tc",
-        &[
-            "filter", "add", "dev", PEER_IF, "parent", "ffff:", "protocol", "all", "u32", "match", "u32", "0", "0",
-            "action", "mirred", "egress", "redirect", "dev", PEER_INGRESS_IFB,
-        ],
+    let redirect = format!(
+        "filter add dev {PEER_IF} parent ffff: protocol all u32 match u32 0 0 \
+         action mirred egress redirect dev {PEER_INGRESS_IFB}"
     );
+    run_in(ns, "tc", &redirect.split_whitespace().collect::<Vec<_>>());
     add_netem(ns, PEER_INGRESS_IFB, spec)
 }

@@ -27,7 +27,10 @@ pub fn current_test() -> String {
 /// effective, saved, filesystem).
 pub fn is_root() -> bool {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status is readable");
-    let effective = status.lines().find_map(|line| line.strip_prefix("Uid:")).and_then(|ids| ids.split_whitespace().nth(1));
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1));
     effective == Some("0")
 }
 

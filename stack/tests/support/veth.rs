@@ -59,14 +59,19 @@ impl VethPair {
         let queues = queues.to_string();
         host_ip(&["netns", "add", &self.stack_ns]);
         host_ip(&["netns", "add", &self.peer_ns]);
-        let end = |name, ns| [name, "netns", ns, "numtxqueues", &queues, "numrxqueues", &queues, "mtu", "1500"];
+        let end =
+            |name, ns| [name, "netns", ns, "numtxqueues", &queues, "numrxqueues", &queues, "mtu", "1500"];
         let mut args = vec!["link", "add"];
         args.extend(end(STACK_IF, &self.stack_ns));
         args.extend(["type", "veth", "peer", "name"]);
         args.extend(end(PEER_IF, &self.peer_ns));
         host_ip(&args);
         for ns in [&self.stack_ns, &self.peer_ns] {
-            run_in(ns, "sysctl", &["-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]);
+            run_in(
+                ns,
+                "sysctl",
+                &["-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"],
+            );
             host_ip(&["-n", ns, "link", "set", "lo", "up"]);
         }
         host_ip(&["-n", &self.peer_ns, "addr", "add", PEER_CIDR, "dev", PEER_IF]);
@@ -120,7 +125,9 @@ impl Drop for VethPair {
             // Deleting a namespace destroys its veth end, and with it the peer.
             let deleted = Command::new("ip").args(["netns", "delete", ns]).output();
             if !deleted.is_ok_and(|out| out.status.success()) && !std::thread::panicking() {
-                eprintln!("warning: could not delete network namespace {ns}; remove it with `ip netns delete {ns}`");
+                eprintln!(
+                    "warning: could not delete network namespace {ns}; remove it with `ip netns delete {ns}`"
+                );
             }
         }
         let _ = std::fs::remove_file(self.control_path());
@@ -141,7 +148,8 @@ pub fn assert_no_xdp(ns: &str, iface: &str) {
 
 /// `ip ARGS` in the test's own namespace; panics with the output unless it succeeds.
 fn host_ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap_or_else(|err| panic!("could not run `ip`: {err}"));
+    let out =
+        Command::new("ip").args(args).output().unwrap_or_else(|err| panic!("could not run `ip`: {err}"));
     assert!(
         out.status.success(),
         "`ip {}` failed ({}): {}",
