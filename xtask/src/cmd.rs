@@ -48,6 +48,12 @@ impl Cmd {
         self
     }
 
+    /// Runs the command in `dir` instead of the current directory.
+    pub fn current_dir(mut self, dir: &Path) -> Cmd {
+        self.command.current_dir(dir);
+        self
+    }
+
     pub fn shown(&self) -> &str {
         &self.shown
     }
@@ -70,6 +76,48 @@ impl Cmd {
             .status()
             .with_context(|| format!("could not start `{}`", self.shown))?;
         check(&self.shown, status)
+    }
+
+    /// Replaces this process with the command (execvp), so signals such as Ctrl-C reach it
+    /// directly and its exit status becomes this process's; returns only on failure.
+    pub fn exec(mut self) -> anyhow::Error {
+        use std::os::unix::process::CommandExt;
+        println!("$ {}", self.shown);
+        let err = self.command.exec();
+        anyhow::Error::new(err).context(format!("could not start `{}`", self.shown))
+    }
+
+    /// Runs with stdout inherited and stderr passed through line by line; returns the
+    /// stderr lines `keep` selects, whether or not the command succeeds, beside its result.
+    pub fn run_keeping_stderr(mut self, keep: impl Fn(&str) -> bool) -> (Result<()>, Vec<String>) {
+        use std::io::{BufRead, BufReader, Write};
+        println!("$ {}", self.shown);
+        let mut child = match self.command.stderr(Stdio::piped()).spawn() {
+            Ok(child) => child,
+            Err(err) => {
+                return (
+                    Err(anyhow::Error::new(err).context(format!("could not start `{}`", self.shown))),
+                    Vec::new(),
+                )
+            }
+        };
+        let mut kept = Vec::new();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        for line in BufReader::new(stderr).split(b'\n') {
+            let Ok(line) = line else { break };
+            let mut out = std::io::stderr().lock();
+            // The caller's terminal going away must not stop the command.
+            let _ = out.write_all(&line).and_then(|()| out.write_all(b"\n"));
+            let text = String::from_utf8_lossy(&line);
+            if keep(&text) {
+                kept.push(text.into_owned());
+            }
+        }
+        let result = child
+            .wait()
+            .with_context(|| format!("could not wait for `{}`", self.shown))
+            .and_then(|status| check(&self.shown, status));
+        (result, kept)
     }
 
     /// Runs silently and tells whether the command started and exited with status 0.

@@ -2,13 +2,18 @@
 //!
 //! Every task runs from the workspace root, whatever the caller's directory.
 
+mod build;
 mod cmd;
 mod fuzz;
+mod netns;
 mod perf;
+mod run;
 mod steps;
 mod test;
 mod tools;
+mod veth;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -20,7 +25,7 @@ use crate::cmd::Cmd;
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
-    about = "Sluice's test, demo, benchmark and fuzzing tasks"
+    about = "Sluice's build, veth lab, run, test, demo, benchmark and fuzzing tasks"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,6 +34,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Installs the build dependencies if missing (apt, as root), then builds the sluice
+    /// package: the XDP program, the stack and the `sluice` binary.
+    Build {
+        #[arg(long)]
+        release: bool,
+    },
+    /// Creates or removes the veth lab: network namespaces PREFIX-a (the stack side sl0) and
+    /// PREFIX-b (the kernel peer sl1, 10.0.0.2/24) joined by a veth pair. Needs root.
+    Veth {
+        #[command(subcommand)]
+        action: VethAction,
+    },
+    /// Builds sluice in release and runs `sluice ARGS` as root inside the stack namespace
+    /// (e.g. `cargo xtask run -- serve --iface sl0 --addr 10.0.0.1/24 echo`).
+    Run {
+        /// The network namespace to run in.
+        #[arg(long, value_name = "NS", default_value = "sluice-a")]
+        netns: String,
+        /// Run in this network namespace instead (on a real NIC).
+        #[arg(long, conflicts_with = "netns")]
+        host: bool,
+        /// The arguments of `sluice`, after `--`.
+        #[arg(last = true, required = true)]
+        args: Vec<OsString>,
+    },
     /// The whole test suite, exactly what CI runs: tools, fmt, clippy, tests, bounded fuzzing.
     Test {
         /// Seconds each fuzz target runs.
@@ -67,6 +97,26 @@ enum Task {
     },
 }
 
+#[derive(Subcommand)]
+enum VethAction {
+    /// Creates the namespaces and the pair; fails if either namespace exists.
+    Up {
+        /// RX and TX queues on each end (one AF_XDP socket and worker per queue).
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..=64))]
+        queues: u16,
+        /// Namespace prefix: the namespaces are PREFIX-a and PREFIX-b.
+        #[arg(long, value_name = "PREFIX", default_value = veth::DEFAULT_PREFIX)]
+        name: String,
+    },
+    /// Removes the namespaces and with them the pair; does nothing if they do not exist.
+    Down {
+        /// Namespace prefix given to `veth up`.
+        #[arg(long, value_name = "PREFIX", default_value = veth::DEFAULT_PREFIX)]
+        name: String,
+    },
+}
+
 /// The workspace root: the parent of this crate's manifest directory.
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits inside the workspace").to_path_buf()
@@ -81,6 +131,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     let root = workspace_root();
+    let cwd = std::env::current_dir().context("could not read the current directory")?;
     // Paths the user typed are relative to where they typed them.
     let task = match cli.task {
         Task::Fuzz { target, inputs, secs, asan, fuzzer_args } => {
@@ -95,6 +146,15 @@ fn run(cli: Cli) -> Result<()> {
     std::env::set_current_dir(&root).with_context(|| format!("could not enter {}", root.display()))?;
 
     match task {
+        Task::Build { release } => build::run(release),
+        Task::Veth { action: VethAction::Up { queues, name } } => {
+            veth::up(&veth::Topology::new(&name)?, queues)
+        }
+        Task::Veth { action: VethAction::Down { name } } => veth::down(&veth::Topology::new(&name)?),
+        Task::Run { netns, host, args } => {
+            let place = if host { run::Place::Host } else { run::Place::Netns(netns) };
+            run::run(&root, &cwd, &place, &args)
+        }
         Task::Test { fuzz_secs, skip_fuzz } => {
             test::run(&root, &test::Options { fuzz_secs: (!skip_fuzz).then_some(fuzz_secs) })
         }

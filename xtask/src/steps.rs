@@ -19,11 +19,13 @@ struct Row {
 pub struct Steps {
     started: Instant,
     rows: Vec<Row>,
+    /// Printed after the summary table, where nobody misses them.
+    warnings: Vec<String>,
 }
 
 impl Steps {
     pub fn new() -> Steps {
-        Steps { started: Instant::now(), rows: Vec::new() }
+        Steps { started: Instant::now(), rows: Vec::new(), warnings: Vec::new() }
     }
 
     /// Runs one step: a banner, the step, then its outcome and time. A failure is printed
@@ -58,7 +60,12 @@ impl Steps {
         });
     }
 
-    /// Prints the summary table; fails if any step failed.
+    /// Records something the summary must repeat after its table (a skip that is not a pass).
+    pub fn warn(&mut self, text: &str) {
+        self.warnings.push(text.to_owned());
+    }
+
+    /// Prints the summary table and the warnings; fails if any step failed.
     pub fn finish(self) -> Result<()> {
         let total = self.started.elapsed();
         let failed: Vec<&str> = self
@@ -81,6 +88,14 @@ impl Steps {
         }
         let result = if failed.is_empty() { "ok" } else { "FAILED" };
         println!("  {:<width$}  {result:<7}  {:>9}", "total", format_duration(total));
+        if !self.warnings.is_empty() {
+            println!();
+            println!("{}", "!".repeat(78));
+            for warning in &self.warnings {
+                println!("!! {warning}");
+            }
+            println!("{}", "!".repeat(78));
+        }
         if !failed.is_empty() {
             bail!("failed steps: {}", failed.join(", "));
         }

@@ -3,6 +3,12 @@
 //! Tests build in the debug profile: measured cold on this 2-core machine, `cargo test
 //! --workspace` took 1m26s against 3m31s with `--release` (thin LTO, one codegen unit),
 //! and the tests themselves ran no faster in release (about 4 s either way).
+//!
+//! The veth integration tests (stack/tests/veth.rs) need root: they are `#[ignore]`d in the
+//! workspace run and run in a step of their own, one at a time (each runs `sluice` pinned
+//! to cores and moves 100 MB; in parallel on two cores they would measure contention, not
+//! Sluice). Without root that step is skipped and the summary says so in capitals; a test
+//! that skips for another reason (a kernel without netem) is listed there too.
 
 use std::path::Path;
 use std::time::Duration;
@@ -23,9 +29,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let mut steps = Steps::new();
     let fuzzing = options.fuzz_secs.is_some();
 
-    let needed = if fuzzing { "tshark, rustfmt, clippy, cargo-fuzz" } else { "tshark, rustfmt, clippy" };
+    let needed = "build dependencies (clang, libbpf, libxdp's), tshark, rustfmt, clippy";
+    let needed = if fuzzing { format!("{needed}, cargo-fuzz") } else { needed.to_owned() };
     let tools_ok = steps
         .run("tools", &format!("{needed}; install what is missing"), || {
+            tools::ensure_apt(tools::BUILD_DEPS)?;
             tools::ensure_apt(&[tools::TSHARK])?;
             tools::ensure_toolchain_components()?;
             if fuzzing {
@@ -53,6 +61,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         Cmd::cargo().args(["test", "--workspace"]).env("SLUICE_REQUIRE_TOOLS", "1"),
     );
 
+    veth_tests(&mut steps)?;
+
     match options.fuzz_secs {
         None => steps.skip("fuzz", "--skip-fuzz"),
         Some(secs) => {
@@ -74,6 +84,49 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     steps.finish()
 }
+
+/// Said before the veth step and again after the summary when not root.
+const VETH_SKIPPED: &str = "VETH INTEGRATION TESTS SKIPPED: not root (run `cargo xtask test` as root)";
+
+/// The veth integration tests as root, with their tools; a loud skip otherwise.
+fn veth_tests(steps: &mut Steps) -> Result<()> {
+    if !tools::is_root()? {
+        println!();
+        println!("{}", "!".repeat(78));
+        println!("!! {VETH_SKIPPED}");
+        println!("{}", "!".repeat(78));
+        steps.skip("veth", "not root");
+        steps.warn(VETH_SKIPPED);
+        return Ok(());
+    }
+    let packages: Vec<&str> = tools::VETH_TEST_DEPS.iter().map(|tool| tool.package).collect();
+    let what = format!("{}; install what is missing", packages.join(", "));
+    if steps.run("veth tools", &what, || tools::ensure_apt(tools::VETH_TEST_DEPS)).is_none() {
+        steps.skip("veth", "its tools are missing");
+        return Ok(());
+    }
+    let cmd = Cmd::cargo()
+        .args(["test", "-p", "sluice", "--test", "veth", "--", "--include-ignored", "--test-threads=1"])
+        .env(VETH_REQUIRE_ROOT_ENV, "1");
+    let shown = cmd.shown().to_owned();
+    let mut skipped = Vec::new();
+    steps.run("veth", &shown, || {
+        let (result, lines) = cmd.run_keeping_stderr(|line| line.starts_with(VETH_SKIP_MARK));
+        skipped = lines;
+        result
+    });
+    for line in &skipped {
+        steps.warn(&format!("veth test {line}"));
+    }
+    Ok(())
+}
+
+/// Makes a veth test that finds itself without root fail rather than skip
+/// (stack/tests/support/skip.rs).
+const VETH_REQUIRE_ROOT_ENV: &str = "SLUICE_REQUIRE_ROOT";
+
+/// How a veth test that skipped starts its line on stderr (stack/tests/support/skip.rs).
+const VETH_SKIP_MARK: &str = "SKIPPED (";
 
 fn command_step(steps: &mut Steps, name: &str, cmd: Cmd) {
     let shown = cmd.shown().to_owned();

@@ -7,30 +7,113 @@ use anyhow::{bail, Context, Result};
 
 use crate::cmd::Cmd;
 
-/// A program that comes from a Debian package.
+/// Something a Debian package installs, and how to tell whether it is there.
+pub enum Provides {
+    /// A program on `PATH`.
+    Program(&'static str),
+    /// A file at a fixed path (headers and libraries of `-dev` packages).
+    File(&'static str),
+}
+
+impl Provides {
+    fn present(&self) -> bool {
+        match self {
+            Provides::Program(program) => on_path(program),
+            Provides::File(path) => Path::new(path).exists(),
+        }
+    }
+
+    fn shown(&self) -> &'static str {
+        match self {
+            Provides::Program(program) | Provides::File(program) => program,
+        }
+    }
+}
+
+/// A Debian package a task needs.
 pub struct AptTool {
-    pub program: &'static str,
     pub package: &'static str,
-    /// Completes "`program` is needed ...".
+    pub provides: Provides,
+    /// Completes "`provides` is needed ...".
     pub why: &'static str,
 }
 
-pub const TSHARK: AptTool =
-    AptTool { program: "tshark", package: "tshark", why: "to decode the simulator's pcaps" };
+impl AptTool {
+    const fn program(program: &'static str, why: &'static str) -> AptTool {
+        AptTool { package: program, provides: Provides::Program(program), why }
+    }
+}
 
-pub const VALGRIND: AptTool =
-    AptTool { program: "valgrind", package: "valgrind", why: "to count instructions with callgrind" };
+pub const TSHARK: AptTool = AptTool::program("tshark", "to decode the simulator's pcaps");
 
-/// Installs the packages of the tools that are not on `PATH`, with one `apt-get update`
+pub const VALGRIND: AptTool = AptTool::program("valgrind", "to count instructions with callgrind");
+
+/// What building the XDP program (stack/build.rs, clang `-target bpf`) and xsk-rs
+/// (`use_cc_build` compiles libxdp: clang, libelf, zlib, m4, pkg-config) need.
+pub const BUILD_DEPS: &[AptTool] = &[
+    AptTool::program("clang", "to compile the XDP program and libxdp"),
+    AptTool {
+        package: "llvm",
+        provides: Provides::Program("llvm-strip"),
+        why: "to build libxdp's BPF objects",
+    },
+    AptTool {
+        package: "libbpf-dev",
+        provides: Provides::File("/usr/include/bpf/bpf_helpers.h"),
+        why: "for the XDP program's BPF helper headers",
+    },
+    AptTool {
+        package: "libelf-dev",
+        provides: Provides::File("/usr/include/gelf.h"),
+        why: "to build libxdp (xsk-rs)",
+    },
+    AptTool {
+        package: "zlib1g-dev",
+        provides: Provides::File("/usr/include/zlib.h"),
+        why: "to build libxdp (xsk-rs)",
+    },
+    AptTool::program("m4", "to build libxdp (xsk-rs)"),
+    AptTool::program("pkg-config", "to find libelf and zlib when building libxdp"),
+];
+
+/// What the veth integration tests (stack/tests/veth.rs) run in their namespaces.
+pub const VETH_TEST_DEPS: &[AptTool] = &[
+    AptTool {
+        package: "iproute2",
+        provides: Provides::Program("ip"),
+        why: "to create namespaces, veth pairs and netem qdiscs",
+    },
+    AptTool::program("ethtool", "to switch TX checksum offload off on the kernel peer"),
+    AptTool::program("arping", "to send ARP requests to Sluice"),
+    AptTool {
+        package: "iputils-ping",
+        provides: Provides::Program("ping"),
+        why: "to send ICMP echo requests to Sluice",
+    },
+    AptTool {
+        package: "dnsmasq-base",
+        provides: Provides::Program("dnsmasq"),
+        why: "to answer Sluice's DNS queries",
+    },
+    AptTool { package: "netcat-openbsd", provides: Provides::Program("nc"), why: "for kernel TCP clients" },
+    AptTool::program("python3", "for the kernel TCP clients and servers"),
+];
+
+/// Installs the packages whose program or file is missing, with one `apt-get update`
 /// before the install. Without root, fails naming the first missing package.
 pub fn ensure_apt(tools: &[AptTool]) -> Result<()> {
-    let missing: Vec<&AptTool> = tools.iter().filter(|tool| !on_path(tool.program)).collect();
+    let missing: Vec<&AptTool> = tools.iter().filter(|tool| !tool.provides.present()).collect();
     if missing.is_empty() {
         return Ok(());
     }
     if !is_root()? {
         let tool = missing[0];
-        bail!("{} is needed {}; run as root or `apt-get install {}`", tool.program, tool.why, tool.package);
+        bail!(
+            "{} is needed {}; run as root or `apt-get install {}`",
+            tool.provides.shown(),
+            tool.why,
+            tool.package
+        );
     }
     Cmd::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive").run()?;
     Cmd::new("apt-get")
@@ -39,8 +122,8 @@ pub fn ensure_apt(tools: &[AptTool]) -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive")
         .run()?;
     for tool in missing {
-        if !on_path(tool.program) {
-            bail!("installed package {} but `{}` is still not on PATH", tool.package, tool.program);
+        if !tool.provides.present() {
+            bail!("installed package {} but {} is still missing", tool.package, tool.provides.shown());
         }
     }
     Ok(())
@@ -96,4 +179,15 @@ pub fn is_root() -> Result<bool> {
         .and_then(|ids| ids.split_whitespace().nth(1))
         .with_context(|| format!("no effective uid in {}", status_path.display()))?;
     Ok(effective == "0")
+}
+
+/// Fails with what to do unless running as root.
+pub fn require_root(task: &str) -> Result<()> {
+    if !is_root()? {
+        bail!(
+            "`cargo xtask {task}` needs root (network namespaces, XDP and AF_XDP need CAP_NET_ADMIN \
+             and CAP_BPF); re-run it with sudo: `sudo -E env \"PATH=$PATH\" cargo xtask {task} ...`"
+        );
+    }
+    Ok(())
 }
