@@ -5,8 +5,12 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod client;
+mod datapath;
 mod demo;
 mod netstat;
+mod resolve;
+mod serve;
 mod sim;
 mod stat;
 
@@ -39,6 +43,14 @@ enum Command {
     /// MTU, loss, reordering and buffers; prints the segments (--trace), a summary and RTT/RTO
     /// over time, and writes the pcap. Fails unless every byte arrived intact.
     Sim(sim::Options),
+    /// Serves an application on an interface through AF_XDP kernel bypass until Ctrl-C or
+    /// SIGTERM (needs root). Prints `ready` on stdout once serving.
+    Serve(serve::Options),
+    /// Connections through Sluice to an echo server: each sends --bytes deterministic bytes
+    /// and verifies every byte echoed back (needs root).
+    Client(client::Options),
+    /// Looks a name up through Sluice's DNS resolver on AF_XDP (needs root).
+    Resolve(resolve::Options),
     /// Live counters of a running `sluice serve`: per worker packets, bytes and rates, drops
     /// by reason, TCP counters and retransmissions, XDP program counters.
     Stat(stat::Options),
@@ -54,6 +66,9 @@ fn main() -> Result<()> {
             demo::run(&demo::Options { pcap, seed, loss, latency_us })
         }
         Command::Sim(options) => sim::run(&options),
+        Command::Serve(options) => serve::run(&options),
+        Command::Client(options) => client::run(&options),
+        Command::Resolve(options) => resolve::run(&options),
         Command::Stat(options) => stat::run(&options),
         Command::Netstat(options) => netstat::run(&options),
     }
