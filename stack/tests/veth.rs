@@ -324,7 +324,11 @@ fn stat_and_netstat_show_the_listener_and_counters() {
     });
     assert!(listener, "`sluice netstat` lists no listener on port 7{}", netstat.text());
 
-    let stat = run_sluice(pair.stack_ns(), &["stat", "--control", &control], SHORT_TIMEOUT);
+    let stat = run_sluice(
+        pair.stack_ns(),
+        &["stat", "--control", &control, "--count", "2", "--interval", "0.5"],
+        SHORT_TIMEOUT,
+    );
     stat.assert_success();
     for counter in ["rx", "tx"] {
         assert!(

@@ -8,6 +8,7 @@
 //! - [`Handler`]: the in-worker event API, the fast path.
 //! - [`TcpListener`], [`TcpStream`], [`UdpSocket`]: the blocking API for threads.
 //! - [`MemoryDevice`]: an in-memory queue device, for tests and benchmarks without a NIC.
+//! - [`ImpairedDevice`]: loss and reordering injected at a device, for recovery tests.
 
 mod blocking;
 mod blocking_state;
@@ -15,6 +16,7 @@ mod clock;
 mod command;
 mod device;
 mod handler;
+mod impaired;
 mod memory;
 mod ports;
 mod run_loop;
@@ -27,6 +29,7 @@ pub use clock::Clock;
 pub use command::{Accepted, Datagram};
 pub use device::QueueDevice;
 pub use handler::{Ctx, Handler, NoHandler};
+pub use impaired::{ImpairedDevice, Impairment};
 pub use memory::{MemoryDevice, MemoryWire};
 pub use ports::{PortFilter, PortRegistrar};
 pub use runtime::{PollMode, Runtime, RuntimeConfig, RuntimeError, RuntimeHandle};

@@ -149,6 +149,7 @@ pub struct XdpProgram {
     ifname: String,
     mode: XdpMode,
     link: Option<XdpLink>,
+    program_id: u32,
     xsks: Mutex<XskMap<MapData>>,
     ports: Arc<PortMap>,
     counters: PerCpuArray<MapData, u64>,
@@ -209,6 +210,7 @@ impl XdpProgram {
             ifname: ifname.to_owned(),
             mode,
             link: Some(link),
+            program_id,
             xsks: Mutex::new(xsks),
             ports: Arc::new(PortMap::new(ports)),
             counters,
@@ -272,8 +274,14 @@ impl PortRegistry for XdpProgram {
 
 impl Drop for XdpProgram {
     fn drop(&mut self) {
-        // Closing the link's descriptor detaches the program.
+        // Closing the link's descriptor detaches the program, but the kernel releases
+        // the link from a work queue: wait until it is gone, so that the interface is
+        // back to the kernel when this returns (and when the process exits).
         drop(self.link.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while has_bpf_link(self.program_id) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         tracing::info!(ifname = %self.ifname, "XDP program detached");
     }
 }

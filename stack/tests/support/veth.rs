@@ -137,13 +137,19 @@ impl Drop for VethPair {
 /// Whether `ip -d link show` lists an XDP program on the interface (`xdp`, `xdpgeneric`,
 /// `xdpdrv` in the flags, `prog/xdp` below).
 pub fn has_xdp(ns: &str, iface: &str) -> bool {
-    run_in(ns, "ip", &["-d", "link", "show", "dev", iface]).contains("xdp")
+    shows_xdp(&run_in(ns, "ip", &["-d", "link", "show", "dev", iface]))
+}
+
+/// Whether `ip -d link show` output shows an attachment (`xdp`, `xdpgeneric`,
+/// `prog/xdp id N`), as a word: a namespace name may contain "xdp" too.
+fn shows_xdp(link: &str) -> bool {
+    link.split_whitespace().any(|word| word.starts_with("xdp") || word.starts_with("prog/xdp"))
 }
 
 /// Panics, showing the link, if an XDP program is attached to the interface.
 pub fn assert_no_xdp(ns: &str, iface: &str) {
     let link = run_in(ns, "ip", &["-d", "link", "show", "dev", iface]);
-    assert!(!link.contains("xdp"), "an XDP program is still attached to {iface} in {ns}:\n{link}");
+    assert!(!shows_xdp(&link), "an XDP program is still attached to {iface} in {ns}:\n{link}");
 }
 
 /// `ip ARGS` in the test's own namespace; panics with the output unless it succeeds.

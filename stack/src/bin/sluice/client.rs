@@ -43,8 +43,14 @@ impl Pattern {
     }
 }
 
-fn one_connection(rt: &sluice::worker::RuntimeHandle, id: u32, remote: SocketAddrV4, bytes: u64) -> Result<()> {
-    let mut stream = TcpStream::connect(rt, remote).with_context(|| format!("connection {id}: connect to {remote}"))?;
+fn one_connection(
+    rt: &sluice::worker::RuntimeHandle,
+    id: u32,
+    remote: SocketAddrV4,
+    bytes: u64,
+) -> Result<()> {
+    let mut stream =
+        TcpStream::connect(rt, remote).with_context(|| format!("connection {id}: connect to {remote}"))?;
     let mut writer = stream.try_clone()?;
     let sender = std::thread::spawn(move || -> Result<()> {
         let mut pattern = Pattern::new(id);
@@ -64,7 +70,8 @@ fn one_connection(rt: &sluice::worker::RuntimeHandle, id: u32, remote: SocketAdd
     let mut want = vec![0u8; 64 * 1024];
     let mut received = 0u64;
     loop {
-        let n = stream.read(&mut buf).with_context(|| format!("connection {id}: read after {received} bytes"))?;
+        let n =
+            stream.read(&mut buf).with_context(|| format!("connection {id}: read after {received} bytes"))?;
         if n == 0 {
             break;
         }
@@ -107,7 +114,12 @@ pub fn run(options: &Options) -> Result<()> {
     let elapsed = started.elapsed();
     drop(datapath);
     if !failures.is_empty() {
-        bail!("{} of {} connections failed:\n  {}", failures.len(), options.connections, failures.join("\n  "));
+        bail!(
+            "{} of {} connections failed:\n  {}",
+            failures.len(),
+            options.connections,
+            failures.join("\n  ")
+        );
     }
     let total = options.bytes * u64::from(options.connections);
     eprintln!(

@@ -84,7 +84,8 @@ fn interface_mac(iface: &str) -> Result<EthernetAddress> {
 }
 
 pub fn parse_cidr(text: &str) -> Result<Ipv4Cidr> {
-    let (addr, prefix) = text.split_once('/').with_context(|| format!("--addr {text:?}: expected A.B.C.D/P"))?;
+    let (addr, prefix) =
+        text.split_once('/').with_context(|| format!("--addr {text:?}: expected A.B.C.D/P"))?;
     let addr: StdIpv4Addr = addr.parse().with_context(|| format!("--addr {text:?}: bad address"))?;
     let prefix: u8 = prefix.parse().with_context(|| format!("--addr {text:?}: bad prefix length"))?;
     Ipv4Cidr::new(Ipv4Addr::from(addr.octets()), prefix)
@@ -101,10 +102,15 @@ fn kernel_holds(addr: Ipv4Addr) -> bool {
 }
 
 impl Datapath {
-    pub fn start<H: Handler + 'static>(link: &LinkOptions, handler: impl FnMut(usize) -> H) -> Result<Datapath> {
+    pub fn start<H: Handler + 'static>(
+        link: &LinkOptions,
+        handler: impl FnMut(usize) -> H,
+    ) -> Result<Datapath> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
-            bail!("sluice needs root for XDP and AF_XDP; run it with sudo, or through `cargo xtask run -- ...`");
+            bail!(
+                "sluice needs root for XDP and AF_XDP; run it with sudo, or through `cargo xtask run -- ...`"
+            );
         }
         let cidr = parse_cidr(&link.addr)?;
         if kernel_holds(cidr.address()) {
@@ -158,7 +164,8 @@ impl Datapath {
 
     /// Starts the control socket `sluice stat` and `sluice netstat` read.
     pub fn control(&self, path: Option<std::path::PathBuf>) -> Result<ControlServer> {
-        let path = path.unwrap_or_else(|| std::path::Path::new(CONTROL_DIR).join(format!("{}.sock", self.iface)));
+        let path =
+            path.unwrap_or_else(|| std::path::Path::new(CONTROL_DIR).join(format!("{}.sock", self.iface)));
         let source = Arc::new(Snapshots {
             handle: self.handle(),
             program: self.program.clone(),
@@ -180,7 +187,8 @@ fn getrandom(buf: &mut [u8]) {
     let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
     if n != buf.len() as isize {
         // Never expected; the time keeps keys distinct across runs in any case.
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         for (i, byte) in buf.iter_mut().enumerate() {
             *byte = (nanos >> ((i % 16) * 8)) as u8;
         }

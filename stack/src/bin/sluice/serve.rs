@@ -43,11 +43,15 @@ pub enum App {
 pub fn run(options: &Options) -> Result<()> {
     block_stop_signals();
     let datapath = match options.app {
-        App::Echo { port } => Datapath::start(&options.link, |_| AnyService::Tcp(TcpService::new(TcpServiceKind::Echo, port))),
-        App::Discard { port } => {
-            Datapath::start(&options.link, |_| AnyService::Tcp(TcpService::new(TcpServiceKind::Discard, port)))
+        App::Echo { port } => {
+            Datapath::start(&options.link, |_| AnyService::Tcp(TcpService::new(TcpServiceKind::Echo, port)))
         }
-        App::UdpEcho { port } => Datapath::start(&options.link, |_| AnyService::Udp(UdpEchoService::new(port))),
+        App::Discard { port } => Datapath::start(&options.link, |_| {
+            AnyService::Tcp(TcpService::new(TcpServiceKind::Discard, port))
+        }),
+        App::UdpEcho { port } => {
+            Datapath::start(&options.link, |_| AnyService::Udp(UdpEchoService::new(port)))
+        }
     }?;
     let control = datapath.control(options.control.clone())?;
     eprintln!(
