@@ -213,6 +213,33 @@ fn sluice_client_100mb_through_loss_and_reordering() {
     sluice_client(&pair, &[], &format!("{PEER_IP}:7"), BULK, 1, NETEM_TIMEOUT);
 }
 
+/// Loss and reordering injected at Sluice's side of the link, both directions: runs on
+/// kernels without netem (like the CI machines), where the netem tests above skip.
+const INJECTED: &[&str] = &["--impair-loss", "0.01", "--impair-reorder", "0.05", "--impair-seed", "7"];
+
+#[test]
+#[ignore = "needs root: run by `cargo xtask test`"]
+fn kernel_client_100mb_echo_through_injected_loss_and_reordering() {
+    if !require_root() {
+        return;
+    }
+    let pair = VethPair::new(1);
+    let sluice = serve(&pair, INJECTED, &["echo"]);
+    tcp_echo_client(pair.peer_ns(), &echo_target(), BULK, 1, NETEM_TIMEOUT);
+    sluice.stop();
+}
+
+#[test]
+#[ignore = "needs root: run by `cargo xtask test`"]
+fn sluice_client_100mb_through_injected_loss_and_reordering() {
+    if !require_root() {
+        return;
+    }
+    let pair = VethPair::new(1);
+    let _server = spawn_tcp_echo_server(pair.peer_ns(), &format!("{PEER_IP}:7"));
+    sluice_client(&pair, INJECTED, &format!("{PEER_IP}:7"), BULK, 1, NETEM_TIMEOUT);
+}
+
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn two_queues_two_workers_many_connections_both_ways() {

@@ -13,6 +13,7 @@
 mod frame_pool;
 mod port_map;
 mod program;
+mod queue_device;
 mod umem;
 mod xsk;
 

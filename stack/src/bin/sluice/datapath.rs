@@ -13,7 +13,9 @@ use sluice::iface::InterfaceConfig;
 use sluice::socket::Transport;
 use sluice::time::Duration;
 use sluice::wire::{EthernetAddress, Ipv4Addr, Ipv4Cidr};
-use sluice::worker::{Handler, PollMode, PortFilter, Runtime, RuntimeConfig, RuntimeHandle};
+use sluice::worker::{
+    Handler, ImpairedDevice, Impairment, PollMode, PortFilter, Runtime, RuntimeConfig, RuntimeHandle,
+};
 use sluice::xdp::{PortMap, PortProto, PortRegistry, XdpProgram, XdpProgramConfig, XskConfig, XskDevice};
 
 /// Where and how the stack runs.
@@ -38,6 +40,16 @@ pub struct LinkOptions {
     /// poll() after an idle spell.
     #[arg(long, value_enum, default_value_t = Poll::Busy)]
     pub poll: Poll,
+    /// Fault injection for recovery tests: the probability that a frame is lost, in each
+    /// direction, at Sluice's side of the link (for kernels without the netem qdisc).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub impair_loss: f64,
+    /// Fault injection: the probability that a frame is held back behind the next one.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub impair_reorder: f64,
+    /// Seed of the injected faults.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub impair_seed: u64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +166,20 @@ impl Datapath {
             Poll::Adaptive => PollMode::Adaptive { spin: Duration::from_micros(200) },
         };
         config.ports = Some(Arc::new(XdpPorts(program.ports())));
-        let runtime = Runtime::start(config, devices, handler)?;
+        let impairment =
+            Impairment { loss: link.impair_loss, reorder: link.impair_reorder, seed: link.impair_seed };
+        for p in [impairment.loss, impairment.reorder] {
+            if !(0.0..=1.0).contains(&p) {
+                bail!("--impair-loss and --impair-reorder are probabilities between 0 and 1, not {p}");
+            }
+        }
+        let runtime = if impairment.is_none() {
+            Runtime::start(config, devices, handler)?
+        } else {
+            tracing::warn!(?impairment, "injecting faults into the link");
+            let devices = devices.into_iter().map(|d| ImpairedDevice::new(d, impairment)).collect();
+            Runtime::start(config, devices, handler)?
+        };
         Ok(Datapath { runtime, program, iface: link.iface.clone(), queues: link.queues, mode })
     }
 
