@@ -4,6 +4,7 @@
 
 mod build;
 mod cmd;
+mod echo_bench;
 mod fuzz;
 mod netns;
 mod perf;
@@ -72,11 +73,16 @@ enum Task {
     /// Builds sluice in release, runs its simulated demo into a pcap and decodes it with tshark.
     Demo,
     /// Runs the criterion benchmarks in bench/, or with NAME `tcp-instructions` the TCP
-    /// figures: instructions (callgrind) and ns per request/response, bulk Gbit/s.
+    /// figures: instructions (callgrind) and ns per request/response, bulk Gbit/s, or with
+    /// NAME `echo` TCP echo on veth, Sluice against the kernel stack (root).
     Bench {
         /// Run only the benchmarks whose id contains NAME (e.g. `checksum`, `parse`, `tcp`);
-        /// `tcp-instructions` runs bench/src/bin/tcp_perf natively and under callgrind.
+        /// `tcp-instructions` runs bench/src/bin/tcp_perf natively and under callgrind;
+        /// `echo` runs bench/src/bin/echo_load against `sluice serve echo` and kernel_echo,
+        /// writing the table to bench/results/echo-DATE.md.
         name: Option<String>,
+        #[command(flatten)]
+        echo: echo_bench::Options,
     },
     /// Runs one fuzz target: until a crash or Ctrl-C, or for --secs seconds.
     Fuzz {
@@ -159,8 +165,9 @@ fn run(cli: Cli) -> Result<()> {
             test::run(&root, &test::Options { fuzz_secs: (!skip_fuzz).then_some(fuzz_secs) })
         }
         Task::Demo => demo(&root),
-        Task::Bench { name } if name.as_deref() == Some(TCP_FIGURES) => perf::tcp_figures(&root),
-        Task::Bench { name } => bench(name.as_deref()),
+        Task::Bench { name, .. } if name.as_deref() == Some(TCP_FIGURES) => perf::tcp_figures(&root),
+        Task::Bench { name, echo } if name.as_deref() == Some(ECHO) => echo_bench::run(&root, &echo),
+        Task::Bench { name, .. } => bench(name.as_deref()),
         Task::Fuzz { target, inputs, secs, asan, fuzzer_args } => {
             tools::ensure_cargo_fuzz()?;
             let sanitizer = if asan { fuzz::Sanitizer::Address } else { fuzz::Sanitizer::None };
@@ -171,6 +178,8 @@ fn run(cli: Cli) -> Result<()> {
 
 /// The benchmark name `cargo xtask bench` treats as the TCP figures, not a criterion filter.
 const TCP_FIGURES: &str = "tcp-instructions";
+/// The benchmark name `cargo xtask bench` treats as the veth echo benchmark.
+const ECHO: &str = "echo";
 
 /// The pcap the demo writes, relative to the workspace root.
 const DEMO_PCAP: &str = "target/demo/demo.pcap";

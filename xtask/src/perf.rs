@@ -21,7 +21,7 @@ const COUNTED_TRANSACTIONS: &str = "20000";
 const BULK_MEGABYTES: &str = "4096";
 
 /// Where cargo puts build outputs: `CARGO_TARGET_DIR` if set, else `target/`.
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
         None => root.join("target"),

@@ -1,0 +1,504 @@
+//! `cargo xtask bench echo`: TCP echo round trips per second and latency, Sluice against
+//! the same application on the kernel stack, in one run (issue 4, "Performance").
+//!
+//! On a veth lab of its own (`veth up --name PREFIX`), for 1 and 64 connections, it
+//! alternates the servers round by round (Sluice, kernel, Sluice, kernel, ...), each a fresh
+//! process pinned to core 0; the load client `echo_load` runs in the peer namespace pinned
+//! to core 1 (../shared/DESIGN.md, "Measuring fairly on a 2-core machine"). Sluice runs
+//! `sluice serve echo` on AF_XDP; the kernel baseline is `kernel_echo`, a single-threaded
+//! epoll echo, on the same interface with the kernel given Sluice's address for its round.
+//! The table goes to stdout and to bench/results/echo-DATE.md.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::cmd::Cmd;
+use crate::netns;
+use crate::perf::target_dir;
+use crate::tools::{self, AptTool, Provides};
+use crate::veth::{self, Topology};
+
+/// Options of `cargo xtask bench echo` (ignored by the other benchmarks).
+#[derive(Args, Debug)]
+pub struct Options {
+    /// echo: the veth lab's namespace prefix (PREFIX-a, PREFIX-b); must not exist yet.
+    #[arg(long, value_name = "PREFIX", default_value = "bench")]
+    pub netns_prefix: String,
+    /// echo: rounds per server and connection count.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: u32,
+    /// echo: seconds measured per round.
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    pub secs: f64,
+    /// echo: seconds of load before each round's measurement.
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    pub warmup: f64,
+    /// echo: also run Sluice with `--poll adaptive` in every round.
+    #[arg(long)]
+    pub adaptive: bool,
+}
+
+/// The core the servers (Sluice's worker, kernel_echo) are pinned to.
+const SERVER_CORE: &str = "0";
+/// The core the load client is pinned to.
+const CLIENT_CORE: &str = "1";
+/// Connection counts measured.
+const CONNECTIONS: [u32; 2] = [1, 64];
+/// Bytes per echo message.
+const MESSAGE_SIZE: u32 = 64;
+/// The echo port (RFC 862).
+const PORT: u16 = 7;
+/// How long a server may take to print `ready`, and to exit after SIGTERM.
+const SERVER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the benchmark runs besides cargo: iproute2, ethtool (veth up) and taskset.
+const TOOLS: &[AptTool] = &[
+    AptTool { package: "iproute2", provides: Provides::Program("ip"), why: "to create the veth lab" },
+    AptTool {
+        package: "ethtool",
+        provides: Provides::Program("ethtool"),
+        why: "to switch TX checksum offload off on the kernel peer",
+    },
+    AptTool {
+        package: "util-linux",
+        provides: Provides::Program("taskset"),
+        why: "to pin the servers and the client to their cores",
+    },
+];
+
+/// A server under test.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stack {
+    SluiceBusy,
+    SluiceAdaptive,
+    Kernel,
+}
+
+impl Stack {
+    fn label(self) -> &'static str {
+        match self {
+            Stack::SluiceBusy => "Sluice (busy poll)",
+            Stack::SluiceAdaptive => "Sluice (adaptive poll)",
+            Stack::Kernel => "kernel (epoll)",
+        }
+    }
+}
+
+/// One round's result, as `echo_load` printed it.
+struct Sample {
+    stack: Stack,
+    connections: u32,
+    json: serde_json::Value,
+    round_trips_per_sec: f64,
+    p50_us: f64,
+    p99_us: f64,
+    errors: u64,
+}
+
+impl Sample {
+    fn parse(stack: Stack, connections: u32, line: &str) -> Result<Sample> {
+        let json: serde_json::Value = serde_json::from_str(line.trim())
+            .with_context(|| format!("echo_load printed {line:?}, not JSON"))?;
+        let number = |key: &str| {
+            json.get(key)
+                .and_then(serde_json::Value::as_f64)
+                .with_context(|| format!("echo_load's output {line:?} has no number {key:?}"))
+        };
+        Ok(Sample {
+            stack,
+            connections,
+            round_trips_per_sec: number("round_trips_per_sec")?,
+            p50_us: number("p50_us")?,
+            p99_us: number("p99_us")?,
+            errors: number("errors")? as u64,
+            json,
+        })
+    }
+}
+
+/// The veth lab, removed when dropped, whether the benchmark succeeded or not.
+struct Lab {
+    topology: Topology,
+    prefix: String,
+}
+
+impl Lab {
+    fn up(prefix: &str) -> Result<Lab> {
+        let topology = Topology::new(prefix)?;
+        veth::up(&topology, 1)?;
+        Ok(Lab { topology, prefix: prefix.to_owned() })
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Err(err) = veth::down(&self.topology) {
+            eprintln!(
+                "warning: could not remove the veth lab: {err:#}; run `cargo xtask veth down --name {}`",
+                self.prefix
+            );
+        }
+    }
+}
+
+/// The kernel's hold on Sluice's address on the stack side, for a kernel round; released
+/// when dropped so the next Sluice round finds the address free.
+struct KernelAddress<'a> {
+    ns: &'a str,
+}
+
+impl<'a> KernelAddress<'a> {
+    fn add(ns: &'a str) -> Result<KernelAddress<'a>> {
+        Cmd::new("ip").args(["-n", ns, "addr", "add", veth::STACK_ADDR, "dev", veth::STACK_IF]).run()?;
+        Ok(KernelAddress { ns })
+    }
+}
+
+impl Drop for KernelAddress<'_> {
+    fn drop(&mut self) {
+        let removed = Cmd::new("ip")
+            .args(["-n", self.ns, "addr", "del", veth::STACK_ADDR, "dev", veth::STACK_IF])
+            .run();
+        if let Err(err) = removed {
+            eprintln!(
+                "warning: could not take {} off {} in {}: {err:#}",
+                veth::STACK_ADDR,
+                veth::STACK_IF,
+                self.ns
+            );
+        }
+    }
+}
+
+/// A server started by this benchmark, stopped by its PID: SIGTERM on `stop`, and on drop
+/// (an error on the way) SIGTERM then SIGKILL, so nothing outlives the run.
+struct Server {
+    shown: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `program args` in `ns`, pinned to the server core (`ip netns exec` and
+    /// `taskset` both exec, so the child's PID is the server's), and waits for `ready`.
+    fn start(ns: &str, program: &Path, args: &[String], log: PathBuf) -> Result<Server> {
+        let shown =
+            format!("ip netns exec {ns} taskset -c {SERVER_CORE} {} {}", program.display(), args.join(" "));
+        println!("$ {shown} 2> {}", log.display());
+        let stderr =
+            std::fs::File::create(&log).with_context(|| format!("could not create {}", log.display()))?;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns, "taskset", "-c", SERVER_CORE])
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .with_context(|| format!("could not start `{shown}`"))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut server = Server { shown, child, log };
+
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if line.trim() == "ready" {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        if rx.recv_timeout(SERVER_TIMEOUT).is_err() {
+            bail!("`{}` did not print `ready` within {SERVER_TIMEOUT:?}{}", server.shown, server.log_tail());
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            bail!("`{}` exited ({status}) right after `ready`{}", server.shown, server.log_tail());
+        }
+        Ok(server)
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// What the server wrote to its log, for error messages.
+    fn log_tail(&self) -> String {
+        match std::fs::read_to_string(&self.log) {
+            Ok(text) if !text.trim().is_empty() => {
+                format!("; its stderr ({}):\n{}", self.log.display(), text)
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// Waits for the server to exit, up to `timeout`.
+    fn wait(&mut self, timeout: Duration) -> Result<Option<std::process::ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) =
+                self.child.try_wait().with_context(|| format!("could not wait for `{}`", self.shown))?
+            {
+                return Ok(Some(status));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM by PID; fails unless the server exits with status 0 in time.
+    fn stop(mut self) -> Result<()> {
+        Cmd::new("kill").args(["-s", "TERM", &self.pid()]).run()?;
+        match self.wait(SERVER_TIMEOUT)? {
+            Some(status) if status.success() => Ok(()),
+            Some(status) => bail!("`{}` ended with {status} on SIGTERM{}", self.shown, self.log_tail()),
+            None => bail!("`{}` did not exit within {SERVER_TIMEOUT:?} of SIGTERM", self.shown),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        // Sluice detaches its XDP program on SIGTERM; SIGKILL only if it hangs.
+        let _ = Command::new("kill").args(["-s", "TERM", &self.pid()]).status();
+        if !matches!(self.wait(SERVER_TIMEOUT), Ok(Some(_))) {
+            eprintln!("warning: `{}` ignored SIGTERM; killing PID {}", self.shown, self.pid());
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Paths and settings one run shares.
+struct Run<'a> {
+    options: &'a Options,
+    release: PathBuf,
+    logs: PathBuf,
+    stack_ns: String,
+    peer_ns: String,
+}
+
+impl Run<'_> {
+    fn start_server(&self, stack: Stack, round: u32, connections: u32) -> Result<Server> {
+        let log = self.logs.join(format!("{stack:?}-{connections}c-round{round}.log").to_lowercase());
+        let stack_ip = veth::STACK_ADDR.split('/').next().expect("STACK_ADDR has a prefix length");
+        let (program, args) = match stack {
+            Stack::SluiceBusy | Stack::SluiceAdaptive => {
+                let poll = if stack == Stack::SluiceBusy { "busy" } else { "adaptive" };
+                // A control socket of its own: /run/sluice/sl0.sock may belong to another lab.
+                let control = format!("/run/sluice/{}-{}.sock", self.stack_ns, veth::STACK_IF);
+                let args = [
+                    "serve",
+                    "--iface",
+                    veth::STACK_IF,
+                    "--addr",
+                    veth::STACK_ADDR,
+                    "--cores",
+                    SERVER_CORE,
+                    "--poll",
+                    poll,
+                    "--control",
+                    &control,
+                    "echo",
+                    "--port",
+                    &PORT.to_string(),
+                ];
+                ("sluice", args.map(str::to_owned).to_vec())
+            }
+            Stack::Kernel => ("kernel_echo", vec!["--listen".to_owned(), format!("{stack_ip}:{PORT}")]),
+        };
+        Server::start(&self.stack_ns, &self.release.join(program), &args, log)
+    }
+
+    fn load(&self, stack: Stack, connections: u32) -> Result<Sample> {
+        let stack_ip = veth::STACK_ADDR.split('/').next().expect("STACK_ADDR has a prefix length");
+        let out = netns::exec(&self.peer_ns, "taskset")
+            .args(["-c", CLIENT_CORE])
+            .arg(self.release.join("echo_load"))
+            .arg("--server")
+            .arg(format!("{stack_ip}:{PORT}"))
+            .args(["--connections", &connections.to_string(), "--size", &MESSAGE_SIZE.to_string()])
+            .args(["--secs", &self.options.secs.to_string(), "--warmup", &self.options.warmup.to_string()])
+            .read()?;
+        print!("{out}");
+        Sample::parse(stack, connections, &out)
+    }
+
+    fn round(&self, stack: Stack, round: u32, connections: u32) -> Result<Sample> {
+        let _address = match stack {
+            Stack::Kernel => Some(KernelAddress::add(&self.stack_ns)?),
+            Stack::SluiceBusy | Stack::SluiceAdaptive => None,
+        };
+        let server = self.start_server(stack, round, connections)?;
+        let sample = self.load(stack, connections)?;
+        server.stop()?;
+        Ok(sample)
+    }
+}
+
+pub fn run(root: &Path, options: &Options) -> Result<()> {
+    tools::require_root("bench echo (it creates network namespaces and attaches XDP)")?;
+    if !(options.secs > 0.0 && options.warmup >= 0.0) {
+        bail!("--secs must be > 0 and --warmup >= 0");
+    }
+    tools::ensure_apt(tools::BUILD_DEPS)?;
+    tools::ensure_apt(TOOLS)?;
+    Cmd::cargo().args(["build", "--release", "-p", "sluice", "-p", "sluice-bench", "--bins"]).run()?;
+    let release = target_dir(root).join("release");
+    for program in ["sluice", "kernel_echo", "echo_load"] {
+        if !release.join(program).is_file() {
+            bail!("cargo built the release binaries but {} does not exist", release.join(program).display());
+        }
+    }
+    let logs = target_dir(root).join("echo-bench");
+    std::fs::create_dir_all(&logs).with_context(|| format!("could not create {}", logs.display()))?;
+
+    let lab = Lab::up(&options.netns_prefix)?;
+    let run =
+        Run { options, release, logs, stack_ns: lab.topology.stack_ns(), peer_ns: lab.topology.peer_ns() };
+    let mut stacks = vec![Stack::SluiceBusy, Stack::Kernel];
+    if options.adaptive {
+        stacks.push(Stack::SluiceAdaptive);
+    }
+    let mut samples = Vec::new();
+    for connections in CONNECTIONS {
+        for round in 1..=options.rounds {
+            for &stack in &stacks {
+                println!(
+                    "\n== {} , {connections} connection(s), round {round}/{}",
+                    stack.label(),
+                    options.rounds
+                );
+                samples.push(run.round(stack, round, connections)?);
+            }
+        }
+    }
+    drop(lab);
+
+    let report = report(root, options, &stacks, &samples)?;
+    println!("\n{report}");
+    let date = Cmd::new("date").args(["-u", "+%F"]).read()?;
+    let dir = root.join("bench").join("results");
+    std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let path = dir.join(format!("echo-{}.md", date.trim()));
+    std::fs::write(&path, report).with_context(|| format!("could not write {}", path.display()))?;
+    println!("written to {}", path.display());
+    Ok(())
+}
+
+/// The median, smallest and largest of `values` (not empty).
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
+    (median, sorted[0], sorted[n - 1])
+}
+
+fn shown_spread(values: &[f64], decimals: usize) -> String {
+    let (median, min, max) = spread(values);
+    format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
+}
+
+fn of(samples: &[Sample], stack: Stack, connections: u32) -> impl Iterator<Item = &Sample> {
+    samples.iter().filter(move |s| s.stack == stack && s.connections == connections)
+}
+
+/// Sluice's figure over the kernel's, round by round (round i of one against round i of
+/// the other, run back to back): median (min–max).
+fn ratio(samples: &[Sample], stack: Stack, connections: u32, figure: fn(&Sample) -> f64) -> String {
+    let ratios: Vec<f64> = of(samples, stack, connections)
+        .zip(of(samples, Stack::Kernel, connections))
+        .map(|(s, k)| figure(s) / figure(k))
+        .collect();
+    format!("{}×", shown_spread(&ratios, 2))
+}
+
+fn report(root: &Path, options: &Options, stacks: &[Stack], samples: &[Sample]) -> Result<String> {
+    use std::fmt::Write;
+    let commit = Cmd::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(root).read()?;
+    let kernel = Cmd::new("uname").arg("-r").read()?;
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let mut out = String::new();
+    let w = &mut out;
+    writeln!(w, "# TCP echo: Sluice against the kernel stack").unwrap();
+    writeln!(w).unwrap();
+    // The command as typed: `cargo xtask` passes its own arguments on unchanged.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    writeln!(
+        w,
+        "`cargo xtask {}` (as root) at commit {}, Linux {}, {cpus} CPUs.",
+        args.join(" "),
+        commit.trim(),
+        kernel.trim()
+    )
+    .unwrap();
+    writeln!(w).unwrap();
+    writeln!(
+        w,
+        "veth pair, 1 queue, MTU 1500; Sluice in copy mode (AF_XDP on veth). Servers pinned to core \
+         {SERVER_CORE}, the load client (`echo_load`: one epoll thread, TCP_NODELAY) to core {CLIENT_CORE}. \
+         Every connection keeps one {MESSAGE_SIZE}-byte message in flight. Servers alternate round by \
+         round; each round: {} s warm-up, {} s measured, a fresh server process. Figures: median of \
+         {} rounds (min–max).",
+        options.warmup, options.secs, options.rounds
+    )
+    .unwrap();
+    writeln!(w).unwrap();
+    writeln!(w, "| stack | connections | round trips/s | p50 µs | p99 µs | errors |").unwrap();
+    writeln!(w, "|---|---:|---:|---:|---:|---:|").unwrap();
+    for connections in CONNECTIONS {
+        for &stack in stacks {
+            let rounds: Vec<&Sample> = of(samples, stack, connections).collect();
+            let figure = |f: fn(&Sample) -> f64| rounds.iter().map(|s| f(s)).collect::<Vec<f64>>();
+            writeln!(
+                w,
+                "| {} | {connections} | {} | {} | {} | {} |",
+                stack.label(),
+                shown_spread(&figure(|s| s.round_trips_per_sec), 0),
+                shown_spread(&figure(|s| s.p50_us), 1),
+                shown_spread(&figure(|s| s.p99_us), 1),
+                rounds.iter().map(|s| s.errors).sum::<u64>()
+            )
+            .unwrap();
+        }
+    }
+    writeln!(w).unwrap();
+    writeln!(w, "Sluice / kernel, round by round: median (min–max); above 1 is better for throughput, below 1 for latency.").unwrap();
+    writeln!(w).unwrap();
+    writeln!(w, "| stack | round trips/s, 64 connections | p50, 1 connection | p99, 1 connection |").unwrap();
+    writeln!(w, "|---|---:|---:|---:|").unwrap();
+    for &stack in stacks.iter().filter(|&&s| s != Stack::Kernel) {
+        writeln!(
+            w,
+            "| {} | {} | {} | {} |",
+            stack.label(),
+            ratio(samples, stack, 64, |s| s.round_trips_per_sec),
+            ratio(samples, stack, 1, |s| s.p50_us),
+            ratio(samples, stack, 1, |s| s.p99_us),
+        )
+        .unwrap();
+    }
+    writeln!(w).unwrap();
+    writeln!(w, "<details><summary>Every round, as echo_load printed it</summary>").unwrap();
+    writeln!(w).unwrap();
+    writeln!(w, "```text").unwrap();
+    for sample in samples {
+        writeln!(w, "{:<24} {}", sample.stack.label(), sample.json).unwrap();
+    }
+    writeln!(w, "```").unwrap();
+    writeln!(w).unwrap();
+    writeln!(w, "</details>").unwrap();
+    Ok(out)
+}
