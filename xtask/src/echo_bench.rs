@@ -364,6 +364,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let logs = target_dir(root).join("echo-bench");
     std::fs::create_dir_all(&logs).with_context(|| format!("could not create {}", logs.display()))?;
 
+    let load_before = load_average();
     let lab = Lab::up(&options.netns_prefix)?;
     let run =
         Run { options, release, logs, stack_ns: lab.topology.stack_ns(), peer_ns: lab.topology.peer_ns() };
@@ -386,7 +387,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     }
     drop(lab);
 
-    let report = report(root, options, &stacks, &samples)?;
+    let load = format!("{load_before} before, {} after", load_average());
+    let report = report(root, options, &load, &stacks, &samples)?;
     println!("\n{report}");
     let date = Cmd::new("date").args(["-u", "+%F"]).read()?;
     let dir = root.join("bench").join("results");
@@ -425,7 +427,22 @@ fn ratio(samples: &[Sample], stack: Stack, connections: u32, figure: fn(&Sample)
     format!("{}×", shown_spread(&ratios, 2))
 }
 
-fn report(root: &Path, options: &Options, stacks: &[Stack], samples: &[Sample]) -> Result<String> {
+/// The 1, 5 and 15 minute load averages (proc(5), /proc/loadavg): on a shared machine, what
+/// else competed for the two cores.
+fn load_average() -> String {
+    match std::fs::read_to_string("/proc/loadavg") {
+        Ok(text) => text.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        Err(err) => format!("unknown ({err})"),
+    }
+}
+
+fn report(
+    root: &Path,
+    options: &Options,
+    load: &str,
+    stacks: &[Stack],
+    samples: &[Sample],
+) -> Result<String> {
     use std::fmt::Write;
     let commit = Cmd::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(root).read()?;
     let kernel = Cmd::new("uname").arg("-r").read()?;
@@ -438,7 +455,7 @@ fn report(root: &Path, options: &Options, stacks: &[Stack], samples: &[Sample]) 
     let args: Vec<String> = std::env::args().skip(1).collect();
     writeln!(
         w,
-        "`cargo xtask {}` (as root) at commit {}, Linux {}, {cpus} CPUs.",
+        "`cargo xtask {}` (as root) at commit {}, Linux {}, {cpus} CPUs, load average {load}.",
         args.join(" "),
         commit.trim(),
         kernel.trim()
