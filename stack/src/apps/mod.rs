@@ -2,6 +2,7 @@
 //! TCP services run on the workers' in-worker event API.
 
 mod dns_server;
+pub mod http;
 mod tcp_echo;
 mod udp_echo;
 

@@ -1,0 +1,26 @@
+//! The HTTP/1.1 echo server (RFC 9110, RFC 9112), transport-independent: the same code
+//! answers on Sluice's in-worker API and on the kernel stack.
+//!
+//! - [`HttpEchoConnection`]: one connection, bytes in, responses out.
+//! - [`RequestHead`], [`find_head_end`]: the request head parser.
+//! - [`ChunkedDecoder`]: the chunked transfer coding.
+//! - [`HttpLimits`]: the per-connection bounds; [`HttpCounters`]: what was served.
+
+mod chunked;
+mod connection;
+mod counters;
+mod error;
+mod limits;
+mod output;
+mod parser;
+mod response;
+mod status;
+
+pub use chunked::ChunkedDecoder;
+pub use connection::{HttpEchoConfig, HttpEchoConnection};
+pub use counters::HttpCounters;
+pub use error::RequestError;
+pub use limits::HttpLimits;
+pub use parser::{find_head_end, BodyFraming, HeadEnd, RequestHead};
+pub use response::{fixed_body, FIXED_BODY_PATTERN};
+pub use status::Status;
