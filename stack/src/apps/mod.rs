@@ -3,10 +3,12 @@
 
 mod dns_server;
 pub mod http;
+mod http_echo;
 mod tcp_echo;
 mod udp_echo;
 
 pub use dns_server::DnsServer;
+pub use http_echo::{HttpEchoService, HTTP_ECHO_PORT};
 pub use tcp_echo::{TcpService, TcpServiceKind, DISCARD_PORT};
 pub use udp_echo::{UdpEcho, UdpEchoService, ECHO_PORT};
 

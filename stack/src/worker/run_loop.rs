@@ -77,7 +77,7 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
             // Reading the clock is a quarter of an idle iteration where it is not in the
             // vDSO (measured on this VM): idle spins reuse it for a few rounds, which
             // makes `now` at most a few microseconds old when work arrives.
-            if idle_streak % IDLE_CLOCK_READS == 0 {
+            if idle_streak.is_multiple_of(IDLE_CLOCK_READS) {
                 now = self.shared.clock.now();
             }
             let busy = self.iterate(now);

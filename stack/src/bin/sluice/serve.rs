@@ -4,8 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, Subcommand};
-use sluice::apps::{TcpService, TcpServiceKind, UdpEchoService, DISCARD_PORT, ECHO_PORT};
+use clap::{Args, Subcommand, ValueEnum};
+use sluice::apps::http::{HttpEchoConfig, HttpLimits};
+use sluice::apps::{
+    HttpEchoService, TcpService, TcpServiceKind, UdpEchoService, DISCARD_PORT, ECHO_PORT, HTTP_ECHO_PORT,
+};
 
 use crate::datapath::{block_stop_signals, wait_for_signal, Datapath, LinkOptions};
 
@@ -17,8 +20,52 @@ pub struct Options {
     /// (default /run/sluice/IF.sock).
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
+    /// Which TCP/IP stack serves: Sluice on AF_XDP, or the same application on the
+    /// kernel's stack (epoll, one thread per --cores entry, SO_REUSEPORT), for comparisons.
+    /// With `kernel` the kernel must hold --addr.
+    #[arg(long, value_enum, default_value_t = Stack::Sluice)]
+    pub stack: Stack,
     #[command(subcommand)]
     pub app: App,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    Sluice,
+    Kernel,
+}
+
+/// Options of the HTTP echo server.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct HttpOptions {
+    #[arg(long, default_value_t = HTTP_ECHO_PORT)]
+    port: u16,
+    /// Answer every request with N bytes of a fixed pattern instead of the echo.
+    #[arg(long, value_name = "N")]
+    body_size: Option<usize>,
+    /// Largest request head (request line and headers) before 431.
+    #[arg(long, value_name = "BYTES", default_value_t = HttpLimits::default().max_header_bytes)]
+    max_header_bytes: usize,
+    /// Largest request body before 413.
+    #[arg(long, value_name = "BYTES", default_value_t = HttpLimits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Pipelined requests answered but not yet sent, before reading pauses.
+    #[arg(long, value_name = "N", default_value_t = HttpLimits::default().max_pipelined)]
+    max_pipelined: usize,
+}
+
+impl HttpOptions {
+    fn config(&self) -> HttpEchoConfig {
+        HttpEchoConfig {
+            limits: HttpLimits {
+                max_header_bytes: self.max_header_bytes,
+                max_body_bytes: self.max_body_bytes,
+                max_pipelined: self.max_pipelined,
+                ..HttpLimits::default()
+            },
+            fixed_body: self.body_size,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug, Clone, Copy)]
@@ -38,10 +85,16 @@ pub enum App {
         #[arg(long, default_value_t = ECHO_PORT)]
         port: u16,
     },
+    /// HTTP/1.1 echo: 200 with the request body (or `METHOD PATH` for a request without
+    /// one); keep-alive, pipelining, chunked bodies; 400/413/431 for bad requests.
+    HttpEcho(HttpOptions),
 }
 
 pub fn run(options: &Options) -> Result<()> {
     block_stop_signals();
+    if options.stack == Stack::Kernel {
+        return run_on_kernel(options);
+    }
     let datapath = match options.app {
         App::Echo { port } => {
             Datapath::start(&options.link, |_| AnyService::Tcp(TcpService::new(TcpServiceKind::Echo, port)))
@@ -52,6 +105,9 @@ pub fn run(options: &Options) -> Result<()> {
         App::UdpEcho { port } => {
             Datapath::start(&options.link, |_| AnyService::Udp(UdpEchoService::new(port)))
         }
+        App::HttpEcho(http) => Datapath::start(&options.link, |_| {
+            AnyService::Http(HttpEchoService::new(http.port, http.config()))
+        }),
     }?;
     let control = datapath.control(options.control.clone())?;
     eprintln!(
@@ -72,10 +128,40 @@ pub fn run(options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// `--stack kernel`: the HTTP echo on the kernel's stack until a signal.
+fn run_on_kernel(options: &Options) -> Result<()> {
+    let App::HttpEcho(http) = options.app else {
+        anyhow::bail!(
+            "--stack kernel runs http-echo only; the kernel-stack TCP echo baseline is \
+             bench's `kernel_echo` (cargo xtask bench echo)"
+        );
+    };
+    let cidr = crate::datapath::parse_cidr(&options.link.addr)?;
+    let addr = std::net::SocketAddr::from((cidr.address().octets(), http.port));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = {
+        let (stop, cores) = (stop.clone(), options.link.cores.clone());
+        std::thread::spawn(move || {
+            crate::kernel_stack::serve_http(addr, &cores, http.config(), stop, || {
+                eprintln!("sluice: serving http-echo on the kernel stack at {addr}");
+                println!("ready");
+                let _ = std::io::stdout().flush();
+            })
+        })
+    };
+    let watcher = stop.clone();
+    std::thread::spawn(move || {
+        wait_for_signal();
+        watcher.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    server.join().map_err(|_| anyhow::anyhow!("the kernel-stack server panicked"))?
+}
+
 /// The services `serve` runs, as one handler type.
 enum AnyService {
     Tcp(TcpService),
     Udp(UdpEchoService),
+    Http(HttpEchoService),
 }
 
 impl sluice::worker::Handler for AnyService {
@@ -83,6 +169,7 @@ impl sluice::worker::Handler for AnyService {
         match self {
             AnyService::Tcp(s) => s.start(ctx),
             AnyService::Udp(s) => s.start(ctx),
+            AnyService::Http(s) => s.start(ctx),
         }
     }
 
@@ -92,20 +179,35 @@ impl sluice::worker::Handler for AnyService {
         conn: sluice::socket::SocketHandle,
         peer: core::net::SocketAddrV4,
     ) {
-        if let AnyService::Tcp(s) = self {
-            s.on_accept(ctx, conn, peer);
+        match self {
+            AnyService::Tcp(s) => s.on_accept(ctx, conn, peer),
+            AnyService::Http(s) => s.on_accept(ctx, conn, peer),
+            AnyService::Udp(_) => {}
         }
     }
 
     fn on_readable(&mut self, ctx: &mut sluice::worker::Ctx<'_>, conn: sluice::socket::SocketHandle) {
-        if let AnyService::Tcp(s) = self {
-            s.on_readable(ctx, conn);
+        match self {
+            AnyService::Tcp(s) => s.on_readable(ctx, conn),
+            AnyService::Http(s) => s.on_readable(ctx, conn),
+            AnyService::Udp(_) => {}
         }
     }
 
     fn on_writable(&mut self, ctx: &mut sluice::worker::Ctx<'_>, conn: sluice::socket::SocketHandle) {
-        if let AnyService::Tcp(s) = self {
-            s.on_writable(ctx, conn);
+        match self {
+            AnyService::Tcp(s) => s.on_writable(ctx, conn),
+            AnyService::Http(s) => s.on_writable(ctx, conn),
+            AnyService::Udp(_) => {}
+        }
+    }
+
+    fn on_closed(&mut self, ctx: &mut sluice::worker::Ctx<'_>, conn: sluice::socket::SocketHandle) {
+        match self {
+            AnyService::Http(s) => s.on_closed(ctx, conn),
+            _ => {
+                let _ = ctx.close(conn);
+            }
         }
     }
 
