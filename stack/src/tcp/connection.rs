@@ -144,8 +144,17 @@ pub struct Connection {
     /// A FIN that arrived ahead of missing data, acted on once the gap fills.
     pub(super) pending_fin: Option<SeqNumber>,
 
+    /// RFC 8985 §7: the tail loss probe outstanding, as TLP.end_seq (SND.MAX when it
+    /// left), and whether it was a retransmission (TLP.is_retrans).
+    pub(super) tlp_end: Option<SeqNumber>,
+    pub(super) tlp_retrans: bool,
+    /// The probe timeout expired: a loss probe goes out on the next transmission.
+    pub(super) tlp_due: bool,
+
     // Timers.
     pub(super) rto_at: Option<Instant>,
+    /// RFC 8985 §7.2: the probe timeout (PTO), armed instead of waiting for the RTO.
+    pub(super) pto_at: Option<Instant>,
     pub(super) persist_at: Option<Instant>,
     pub(super) persist_backoff: u32,
     pub(super) ack_due: AckDue,
@@ -231,7 +240,11 @@ impl Connection {
             retransmit_head: false,
             recovery_inflation: 0,
             pending_fin: None,
+            tlp_end: None,
+            tlp_retrans: false,
+            tlp_due: false,
             rto_at: None,
+            pto_at: None,
             persist_at: None,
             persist_backoff: 0,
             ack_due: AckDue::None,
@@ -501,6 +514,8 @@ impl Connection {
             self.error = error;
         }
         self.rto_at = None;
+        self.pto_at = None;
+        self.tlp_due = false;
         self.persist_at = None;
         self.delayed_ack_at = None;
         self.keepalive_at = None;
@@ -558,6 +573,7 @@ impl Connection {
         // Branch-free: an unset timer counts as the end of time.
         let micros = |timer: Option<Instant>| timer.map_or(u64::MAX, Instant::total_micros);
         let earliest = micros(self.rto_at)
+            .min(micros(self.pto_at))
             .min(micros(self.persist_at))
             .min(micros(self.delayed_ack_at))
             .min(micros(self.keepalive_at))
@@ -565,6 +581,7 @@ impl Connection {
         // A deadline may sit at the end of time itself (instants saturate), so whether any
         // timer is set is asked separately.
         let any = self.rto_at.is_some()
+            | self.pto_at.is_some()
             | self.persist_at.is_some()
             | self.delayed_ack_at.is_some()
             | self.keepalive_at.is_some()
@@ -579,6 +596,7 @@ impl Connection {
         self.rst.is_some()
             || self.ack_due == AckDue::Now
             || self.probe_due
+            || self.tlp_due
             || self.has_sendable()
             || self.timers_to_start()
     }

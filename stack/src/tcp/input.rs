@@ -6,6 +6,7 @@
 
 use super::congestion::CongestionControl;
 use super::connection::{AckDue, Connection, PendingRst, TcpError};
+use super::scoreboard::AckInfo;
 use super::state::State;
 use super::stats::TcpStats;
 use crate::iface::TokenBucket;
@@ -218,23 +219,32 @@ impl Connection {
             return;
         }
 
-        if self.sack_ok && self.state.is_synchronized() {
-            self.scoreboard.on_ack(ack, self.snd_max, &seg.options.sack_blocks);
-        }
+        let sack = if self.sack_ok && self.state.is_synchronized() {
+            self.scoreboard.on_ack(ack, self.snd_max, &seg.options.sack_blocks)
+        } else {
+            AckInfo::default()
+        };
         let window_before = self.snd_wnd;
         let new_window = usize::from(seg.window_len) << self.snd_wscale;
-        if ack.gt(self.snd_una) {
-            self.on_new_ack(now, seg, ctx.stats);
-        } else if ack == self.snd_una
+        let advanced = ack.gt(self.snd_una);
+        let duplicate = ack == self.snd_una
             && seg.payload.is_empty()
             && !flags.contains(TcpFlags::FIN)
             && new_window == window_before
             // A zero window's ACKs answer our window probes (RFC 9293 §3.8.6.1): the
             // receiver can take nothing, so they say nothing about loss.
             && new_window != 0
-            && self.snd_max.gt(self.snd_una)
-        {
+            && self.snd_max.gt(self.snd_una);
+        if advanced {
+            self.on_new_ack(now, seg, ctx.stats);
+        } else if duplicate {
             self.on_duplicate_ack(now, ctx.stats);
+        }
+        if self.sack_ok && self.state.is_synchronized() {
+            let dsack = seg.options.sack_blocks.iter().next().copied().filter(|_| sack.dsack);
+            let bare_duplicate = duplicate && sack.newly_sacked == 0;
+            self.on_probe_ack(now, ack, dsack, bare_duplicate, ctx.stats);
+            self.update_pto(now, advanced);
         }
 
         // Window update (RFC 9293 §3.10.7.4, fifth check).
@@ -395,6 +405,8 @@ impl Connection {
             self.recv = super::recv_buffer::ReceiveBuffer::new(0);
         }
         self.rto_at = None;
+        self.pto_at = None;
+        self.tlp_due = false;
         self.persist_at = None;
         self.keepalive_at = None;
         self.close_at = Some(now + self.config.msl * 2);
@@ -491,6 +503,8 @@ impl Connection {
             self.recovery_point = Some(self.snd_max);
             self.recover = self.snd_max;
             self.rtt_probe = None;
+            // Recovery reduces the window; a probe outstanding needs no judgement.
+            self.tlp_end = None;
             // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): retransmit the first segment.
             self.retransmit_head = true;
             if self.sack_ok {

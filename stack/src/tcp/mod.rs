@@ -1,5 +1,6 @@
 //! TCP (RFC 9293) with window scaling and timestamps (RFC 7323), SACK (RFC 2018, 6675),
-//! NewReno and CUBIC (RFC 5681, 6582, 9438), RFC 5961's protections and RFC 6528 ISNs.
+//! RACK-TLP loss detection (RFC 8985), NewReno and CUBIC (RFC 5681, 6582, 9438), RFC 5961's
+//! protections and RFC 6528 ISNs.
 //!
 //! - [`Connection`]: the control block; `input.rs` takes segments in, `output.rs` sends
 //!   them, `timer.rs` runs timers. Pure: it takes `now` and returns segments.
@@ -20,6 +21,7 @@ pub mod send_buffer;
 mod state;
 mod stats;
 mod timer;
+mod tlp;
 
 pub use config::{KeepaliveConfig, TcpConfig};
 pub use connection::{Connection, TcpError, DEFAULT_MSS};

@@ -1,7 +1,7 @@
 //! Segment departure: what a connection sends next, and when it holds back.
 //!
 //! Priority, highest first: a pending RST; the SYN or SYN-ACK; a SACK-recovery
-//! retransmission (RFC 6675 §5); new data and FIN within the send window, subject to
+//! retransmission (RFC 6675 §5); a tail loss probe (RFC 8985 §7.3); new data and FIN within the send window, subject to
 //! Nagle and sender silly-window avoidance (RFC 9293 §3.7.4, §3.8.6.2.1); a window probe
 //! (§3.8.6.1); a keepalive probe (RFC 1122 §4.2.3.6); finally a bare ACK when one is owed.
 
@@ -133,6 +133,12 @@ impl Connection {
 
         if self.sack_ok && self.recovery_point.is_some() {
             if let Some(segment) = self.sack_retransmission(now, stats) {
+                return Some(segment);
+            }
+        }
+
+        if self.tlp_due {
+            if let Some(segment) = self.loss_probe(now, stats) {
                 return Some(segment);
             }
         }
@@ -319,7 +325,7 @@ impl Connection {
         Segment { repr, data_offset: 0, data_len: 0 }
     }
 
-    fn data_segment(&mut self, now: Instant, seq: SeqNumber, len: usize, fin: bool) -> Segment {
+    pub(super) fn data_segment(&mut self, now: Instant, seq: SeqNumber, len: usize, fin: bool) -> Segment {
         let mut flags = TcpFlags::ACK;
         if len > 0 && seq + len == self.data_end() {
             flags.insert(TcpFlags::PSH);
@@ -394,7 +400,8 @@ impl Connection {
         if seq == self.snd_nxt {
             self.snd_nxt = end;
         }
-        if end.gt(self.snd_max) {
+        let new_data = end.gt(self.snd_max);
+        if new_data {
             self.snd_max = end;
         }
         if self.snd_wnd == 0 && segment.data_len > 0 && !flags.contains(TcpFlags::SYN) {
@@ -405,5 +412,9 @@ impl Connection {
             self.rto_at = Some(now + self.rtt.rto());
         }
         self.persist_at = None;
+        if new_data && !flags.contains(TcpFlags::SYN) {
+            // RFC 8985 §7.2: new data restarts the probe timeout.
+            self.update_pto(now, true);
+        }
     }
 }

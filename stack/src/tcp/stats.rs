@@ -30,6 +30,10 @@ tcp_counters! {
     fast_retransmits,
     /// Retransmission timeouts.
     timeouts,
+    /// Tail loss probes sent (RFC 8985 §7.3), new data or a retransmission.
+    tlp_probes,
+    /// Losses a retransmitted tail loss probe repaired by itself (RFC 8985 §7.4).
+    tlp_recoveries,
     /// Active opens (connect).
     active_opens,
     /// Passive opens (SYNs accepted by a listener).

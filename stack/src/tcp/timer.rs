@@ -1,4 +1,5 @@
-//! Timer expiry: retransmission (RFC 6298 §5), persist (RFC 9293 §3.8.6.1), delayed ACK
+//! Timer expiry: retransmission (RFC 6298 §5), tail loss probe (RFC 8985 §7.3, in
+//! `tlp.rs`), persist (RFC 9293 §3.8.6.1), delayed ACK
 //! (§3.8.6.3), keepalive (RFC 1122 §4.2.3.6), FIN_WAIT_2 and TIME_WAIT (§3.4.2).
 
 use super::congestion::CongestionControl;
@@ -15,6 +16,10 @@ impl Connection {
             self.close_at = None;
             self.enter_closed(None);
             return;
+        }
+        if self.pto_at.is_some_and(|t| t <= now) {
+            // Before the RTO: a PTO due at the same instant replaces it.
+            self.on_probe_timeout(now);
         }
         if self.rto_at.is_some_and(|t| t <= now) {
             self.on_retransmission_timeout(now, stats);
@@ -93,6 +98,7 @@ impl Connection {
             // whose probes do not count against the retry limit while the peer answers
             // them (RFC 1122 §4.2.2.17).
             self.rto_at = None;
+            self.pto_at = None;
             self.rtt_probe = None;
             self.snd_nxt = self.snd_una;
             self.probe_due = true;
@@ -102,6 +108,10 @@ impl Connection {
         stats.timeouts += 1;
         self.retries += 1;
         self.rtt_probe = None;
+        // RFC 8985 §7.3: the probe failed; the timeout takes over.
+        self.pto_at = None;
+        self.tlp_due = false;
+        self.tlp_end = None;
         let limit = match self.state {
             State::SynSent => self.config.syn_retries,
             State::SynReceived => self.config.synack_retries,

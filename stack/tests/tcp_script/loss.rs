@@ -1,6 +1,6 @@
 //! Loss recovery: the retransmission timer and RTT estimation (RFC 6298, RFC 7323 §4),
-//! fast retransmit and NewReno (RFC 5681, RFC 6582), SACK recovery (RFC 6675) and the
-//! retry limit.
+//! fast retransmit and NewReno (RFC 5681, RFC 6582), SACK recovery (RFC 6675), RACK-TLP
+//! (RFC 8985) and the retry limit.
 
 use sluice::tcp::congestion::Algorithm;
 use sluice::tcp::{State, TcpConfig, TcpError};
@@ -324,6 +324,11 @@ fn timeout_does_not_resend_sacked_data() {
     s.peer_sends(&peer_sack(0, &[(2 * SEG, 4 * SEG)]));
     s.expect_nothing();
     s.advance(ms(900));
+    // RFC 8985 §7.3: first the tail loss probe (no RTT sample yet: 1 s, as the RTO) sends
+    // the last segment again, and restarts the RTO. The probe is lost too.
+    s.expect(&[segment(&payload, 4)]);
+    assert_eq!(s.stats.tlp_probes, 1);
+    s.advance(secs(1));
     s.expect(&[segment(&payload, 0)]);
     assert_eq!(s.conn.cwnd(), SEG);
 
@@ -336,7 +341,7 @@ fn timeout_does_not_resend_sacked_data() {
     s.peer_sends(&peer_ack(4 * SEG));
     s.expect(&[segment(&payload, 4)]);
     s.peer_sends(&peer_ack(5 * SEG));
-    assert_eq!(s.stats.retransmitted_segments, 3);
+    assert_eq!(s.stats.retransmitted_segments, 4);
 }
 
 #[test]
@@ -418,4 +423,75 @@ fn sack_recovery_rescues_the_fin_when_only_it_is_unsacked() {
     s.expect_nothing();
     assert_eq!(s.conn.state(), State::FinWait2);
     assert_eq!(s.stats.retransmitted_segments, 3);
+}
+
+// ---------------------------------------------------------------------- RACK-TLP
+
+#[test]
+fn tail_loss_probe_repairs_a_lost_last_segment_without_a_timeout() {
+    // RFC 8985 §7: the last segment of a flight is lost, so no duplicate ACK follows. With
+    // one segment in flight the PTO is 2 SRTT + the worst-case delayed ACK (200 ms), when
+    // that is sooner than the RTO; the probe sends the last segment again.
+    let mut s = established_with_sack(newreno());
+    let payload = data(2 * SEG);
+    s.conn.send(&payload).unwrap();
+    s.expect(&[segment(&payload, 0), segment(&payload, 1)]);
+    // The first segment is timed: SRTT 300 ms, RTTVAR 150 ms, RTO 900 ms.
+    s.advance(ms(300));
+    s.peer_sends(&peer_ack(SEG));
+    s.expect_nothing();
+    assert_eq!(s.next_timer(), Some(ms(800)), "PTO = 2 * 300 ms + 200 ms, before the RTO");
+    s.advance(ms(800));
+    s.expect(&[segment(&payload, 1)]);
+    assert_eq!(s.stats.tlp_probes, 1);
+    assert_eq!(s.next_timer(), Some(ms(900)), "the RTO follows the probe");
+
+    // The probe repaired the loss: no timeout.
+    s.advance(ms(300));
+    s.peer_sends(&peer_ack(2 * SEG));
+    s.expect_nothing();
+    assert_eq!(s.next_timer(), None);
+    assert_eq!(s.stats.timeouts, 0);
+
+    // §7.4: an ACK beyond the probe without a D-SACK shows the probe repaired a loss; the
+    // window is reduced once, as for any loss.
+    let cwnd = s.conn.cwnd();
+    let more = data(3 * SEG);
+    s.conn.send(&more).unwrap();
+    s.expect(
+        &(0..3)
+            .map(|n| TcpRepr { seq_number: LOCAL_SEQ + 1 + (2 + n) * SEG, ..segment(&more, n) })
+            .collect::<Vec<_>>(),
+    );
+    s.advance(ms(300));
+    s.peer_sends(&peer_ack(5 * SEG));
+    assert_eq!(s.stats.tlp_recoveries, 1);
+    assert!(s.conn.cwnd() < cwnd, "cwnd {} not reduced from {cwnd}", s.conn.cwnd());
+    assert_eq!(s.stats.timeouts, 0);
+}
+
+#[test]
+fn tail_loss_probe_answered_by_a_dsack_reduces_nothing() {
+    // RFC 8985 §7.4: the original arrived, only its ACK was late; the receiver reports the
+    // probe as duplicate data (RFC 2883), so no loss happened.
+    let mut s = established_with_sack(newreno());
+    let payload = data(2 * SEG);
+    s.conn.send(&payload).unwrap();
+    s.expect(&[segment(&payload, 0), segment(&payload, 1)]);
+    s.advance(ms(300));
+    s.peer_sends(&peer_ack(SEG));
+    s.advance(ms(800));
+    s.expect(&[segment(&payload, 1)]);
+    let cwnd = s.conn.cwnd();
+    s.advance(ms(300));
+    s.peer_sends(&peer_sack(2 * SEG, &[(SEG, 2 * SEG)]));
+    s.expect_nothing();
+    // Later data acknowledged beyond the probe does not count it as a repair either.
+    let more = data(SEG);
+    s.conn.send(&more).unwrap();
+    s.expect(&[TcpRepr { seq_number: LOCAL_SEQ + 1 + 2 * SEG, ..segment(&more, 0) }]);
+    s.advance(ms(300));
+    s.peer_sends(&peer_ack(3 * SEG));
+    assert_eq!(s.stats.tlp_recoveries, 0);
+    assert!(s.conn.cwnd() >= cwnd);
 }

@@ -1,0 +1,145 @@
+//! Tail loss probe (RFC 8985 §7): when the ACKs stop before the flight is acknowledged,
+//! send one segment after about two round trips instead of waiting for the RTO.
+//!
+//! A loss at the tail of a flight (the end of a request or a response) leaves too few
+//! segments behind it for duplicate ACKs or SACKs to reveal it. The probe, new data if
+//! there is some or else the last segment again, draws an ACK whose SACK information lets
+//! fast recovery (or RACK) repair the loss; when the probe itself repaired it, the
+//! congestion window is reduced as for any loss (§7.4).
+//!
+//! The probe needs SACK: without it, the ACK of a probe says nothing about what is missing,
+//! and Linux likewise probes only SACK connections.
+
+use super::congestion::CongestionControl;
+use super::connection::Connection;
+use super::output::Segment;
+use super::state::State;
+use super::stats::TcpStats;
+use crate::time::{Duration, Instant};
+use crate::wire::SeqNumber;
+
+/// RFC 8985 §7.2: WCDelAckT, the worst-case delayed-ACK time a receiver may wait before
+/// acknowledging a lone segment.
+const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
+/// RFC 8985 §7.2: the PTO before any RTT sample.
+const INITIAL_PTO: Duration = Duration::from_secs(1);
+
+impl Connection {
+    /// RFC 8985 §7.2: whether a probe timeout may run: SACK in use, data (or a FIN) in
+    /// flight, no loss recovery (neither fast recovery nor the go-back-N of a timeout), no
+    /// probe outstanding, and a window open for the probe.
+    fn pto_allowed(&self) -> bool {
+        let sending = matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+        );
+        sending
+            && self.sack_ok
+            && self.recovery_point.is_none()
+            && self.tlp_end.is_none()
+            && self.snd_max.gt(self.snd_una)
+            && self.snd_nxt == self.snd_max
+            && self.snd_wnd > 0
+    }
+
+    /// RFC 8985 §7.2: arms the PTO, or disarms it when no probe may run. `restart` rearms
+    /// a running timer (after new data was sent or acknowledged).
+    pub(super) fn update_pto(&mut self, now: Instant, restart: bool) {
+        if !self.pto_allowed() {
+            self.pto_at = None;
+            return;
+        }
+        if self.pto_at.is_some() && !restart {
+            return;
+        }
+        let pto = match self.rtt.srtt() {
+            Some(srtt) => {
+                let flight = self.snd_max - self.snd_una;
+                let delayed_ack = if flight <= self.smss { WORST_CASE_DELAYED_ACK } else { Duration::ZERO };
+                srtt * 2 + delayed_ack
+            }
+            None => INITIAL_PTO,
+        };
+        // Never later than the RTO would fire: the probe takes its place.
+        let rto_at = self.rto_at.unwrap_or(now + self.rtt.rto());
+        self.pto_at = Some((now + pto).min(rto_at));
+    }
+
+    /// RFC 8985 §7.3: the PTO expired. A probe is due, and the RTO restarts from now so
+    /// that it follows the probe.
+    pub(super) fn on_probe_timeout(&mut self, now: Instant) {
+        self.pto_at = None;
+        if !self.pto_allowed() {
+            return;
+        }
+        self.tlp_due = true;
+        self.rto_at = Some(now + self.rtt.rto());
+    }
+
+    /// RFC 8985 §7.3: the probe: one segment of new data if the peer's window takes it
+    /// (whatever cwnd says), otherwise the last segment sent, again.
+    pub(super) fn loss_probe(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
+        self.tlp_due = false;
+        if !self.pto_allowed() {
+            return None;
+        }
+        let data_end = self.data_end();
+        let unsent = if data_end.gt(self.snd_nxt) { data_end - self.snd_nxt } else { 0 };
+        let room = self.snd_wnd.saturating_sub(self.bytes_in_flight());
+        let new_len = unsent.min(room).min(self.smss);
+        let (seq, len, fin, retransmission) = if new_len > 0 {
+            let fin = self.fin_queued && self.snd_nxt + new_len == data_end;
+            (self.snd_nxt, new_len, fin, false)
+        } else {
+            // The last segment: the data up to SND.MAX (at most one SMSS), and the FIN if
+            // it was sent.
+            let fin = self.fin_queued && self.snd_max.gt(data_end);
+            let sent_end = if fin { data_end } else { self.snd_max };
+            let len = if sent_end.gt(self.snd_una) { (sent_end - self.snd_una).min(self.smss) } else { 0 };
+            if len == 0 && !fin {
+                return None;
+            }
+            (sent_end - len, len, fin, true)
+        };
+        stats.tlp_probes += 1;
+        if retransmission {
+            stats.retransmitted_segments += 1;
+            // Karn's rule: the ACK of the probe is ambiguous.
+            self.rtt_probe = None;
+        }
+        self.tlp_retrans = retransmission;
+        let end = seq + len + usize::from(fin);
+        self.tlp_end = Some(if end.gt(self.snd_max) { end } else { self.snd_max });
+        Some(self.data_segment(now, seq, len, fin))
+    }
+
+    /// RFC 8985 §7.4 (as Linux's `tcp_process_tlp_ack`): settles the outstanding probe
+    /// from an ACK. A probe of new data needs no judgement. A retransmitted probe whose
+    /// D-SACK (`dsack`: the ACK's first block, if it is one) or a bare duplicate ACK shows
+    /// that the original arrived too repaired nothing; an ACK beyond the probe without such
+    /// evidence means the probe repaired a loss, and the congestion window is reduced once.
+    pub(super) fn on_probe_ack(
+        &mut self,
+        now: Instant,
+        ack: SeqNumber,
+        dsack: Option<(SeqNumber, SeqNumber)>,
+        duplicate: bool,
+        stats: &mut TcpStats,
+    ) {
+        let Some(end) = self.tlp_end else { return };
+        if ack.lt(end) {
+            return;
+        }
+        if !self.tlp_retrans || dsack.is_some_and(|(_, right)| right.ge(end - 1) && right.le(end)) {
+            self.tlp_end = None;
+        } else if ack.gt(end) {
+            self.tlp_end = None;
+            stats.tlp_recoveries += 1;
+            let in_flight = self.snd_max - self.snd_una;
+            self.cc.on_loss(now, in_flight);
+            self.cc.on_recovery_exit(now);
+        } else if duplicate {
+            self.tlp_end = None;
+        }
+    }
+}
