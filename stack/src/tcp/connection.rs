@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use super::config::TcpConfig;
 use super::congestion::{Congestion, CongestionControl};
+use super::rack::Rack;
 use super::recv_buffer::ReceiveBuffer;
 use super::rtt::RttEstimator;
 use super::scoreboard::Scoreboard;
@@ -26,6 +27,8 @@ pub const DEFAULT_MSS: usize = 536;
 pub(super) const SACK_RANGES: usize = 64;
 /// Segments acknowledged at once at the start of a connection (Linux's quick-ACK mode).
 const QUICK_ACKS: u32 = 16;
+/// Send-buffer bytes per segment RACK remembers: room for segments of 512 bytes or more.
+const RACK_BYTES_PER_SEGMENT: usize = 512;
 /// RFC 9293 §3.8.6.1: the persist timer backs off up to this interval.
 pub(super) const MAX_PERSIST: Duration = Duration::from_secs(60);
 
@@ -144,6 +147,8 @@ pub struct Connection {
     /// A FIN that arrived ahead of missing data, acted on once the gap fills.
     pub(super) pending_fin: Option<SeqNumber>,
 
+    /// RFC 8985 §6: transmit times of the segments in flight, for time-based loss detection.
+    pub(super) rack: Rack,
     /// RFC 8985 §7: the tail loss probe outstanding, as TLP.end_seq (SND.MAX when it
     /// left), and whether it was a retransmission (TLP.is_retrans).
     pub(super) tlp_end: Option<SeqNumber>,
@@ -155,6 +160,8 @@ pub struct Connection {
     pub(super) rto_at: Option<Instant>,
     /// RFC 8985 §7.2: the probe timeout (PTO), armed instead of waiting for the RTO.
     pub(super) pto_at: Option<Instant>,
+    /// RFC 8985 §6.2 step 5: the reordering timer, when a segment awaits the window.
+    pub(super) rack_reo_at: Option<Instant>,
     pub(super) persist_at: Option<Instant>,
     pub(super) persist_backoff: u32,
     pub(super) ack_due: AckDue,
@@ -240,11 +247,13 @@ impl Connection {
             retransmit_head: false,
             recovery_inflation: 0,
             pending_fin: None,
+            rack: Rack::new((config.send_buffer / RACK_BYTES_PER_SEGMENT).clamp(16, 4096)),
             tlp_end: None,
             tlp_retrans: false,
             tlp_due: false,
             rto_at: None,
             pto_at: None,
+            rack_reo_at: None,
             persist_at: None,
             persist_backoff: 0,
             ack_due: AckDue::None,
@@ -516,6 +525,7 @@ impl Connection {
         self.rto_at = None;
         self.pto_at = None;
         self.tlp_due = false;
+        self.rack_reo_at = None;
         self.persist_at = None;
         self.delayed_ack_at = None;
         self.keepalive_at = None;
@@ -574,6 +584,7 @@ impl Connection {
         let micros = |timer: Option<Instant>| timer.map_or(u64::MAX, Instant::total_micros);
         let earliest = micros(self.rto_at)
             .min(micros(self.pto_at))
+            .min(micros(self.rack_reo_at))
             .min(micros(self.persist_at))
             .min(micros(self.delayed_ack_at))
             .min(micros(self.keepalive_at))
@@ -582,6 +593,7 @@ impl Connection {
         // timer is set is asked separately.
         let any = self.rto_at.is_some()
             | self.pto_at.is_some()
+            | self.rack_reo_at.is_some()
             | self.persist_at.is_some()
             | self.delayed_ack_at.is_some()
             | self.keepalive_at.is_some()

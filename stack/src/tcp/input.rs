@@ -1,5 +1,5 @@
 //! Segment arrival (RFC 9293 §3.10.7), with RFC 5961's protections, RFC 7323's PAWS and
-//! timestamps, and the loss detection of RFC 5681, RFC 6582 and RFC 6675.
+//! timestamps, and the loss detection of RFC 5681, RFC 6582, RFC 6675 and RFC 8985 (RACK).
 //!
 //! The common case (an in-order segment or a pure ACK on an established connection) runs
 //! the same checks as the rest, in the RFC's order, each a comparison or two.
@@ -220,7 +220,9 @@ impl Connection {
         }
 
         let sack = if self.sack_ok && self.state.is_synchronized() {
-            self.scoreboard.on_ack(ack, self.snd_max, &seg.options.sack_blocks)
+            let sack = self.scoreboard.on_ack(ack, self.snd_max, &seg.options.sack_blocks);
+            self.rack_on_ack(now, seg, sack.dsack);
+            sack
         } else {
             AckInfo::default()
         };
@@ -243,6 +245,7 @@ impl Connection {
         if self.sack_ok && self.state.is_synchronized() {
             let dsack = seg.options.sack_blocks.iter().next().copied().filter(|_| sack.dsack);
             let bare_duplicate = duplicate && sack.newly_sacked == 0;
+            self.rack_detect_loss(now, ctx.stats);
             self.on_probe_ack(now, ack, dsack, bare_duplicate, ctx.stats);
             self.update_pto(now, advanced);
         }
@@ -407,6 +410,8 @@ impl Connection {
         self.rto_at = None;
         self.pto_at = None;
         self.tlp_due = false;
+        self.rack_reo_at = None;
+        self.rack = super::rack::Rack::new(0);
         self.persist_at = None;
         self.keepalive_at = None;
         self.close_at = Some(now + self.config.msl * 2);
@@ -457,6 +462,7 @@ impl Connection {
                 self.recovery_point = None;
                 self.recovery_inflation = 0;
                 self.scoreboard.exit_recovery();
+                self.rack.on_recovery_exit();
                 self.cc.on_recovery_exit(now);
             }
             Some(_) => {
@@ -497,20 +503,73 @@ impl Connection {
         }
         let lost = self.sack_ok && self.scoreboard.is_lost(self.snd_una, self.smss);
         if self.dup_acks >= DUP_THRESH || lost {
-            stats.fast_retransmits += 1;
-            let in_flight = self.snd_max - self.snd_una;
-            self.cc.on_loss(now, in_flight);
-            self.recovery_point = Some(self.snd_max);
-            self.recover = self.snd_max;
-            self.rtt_probe = None;
-            // Recovery reduces the window; a probe outstanding needs no judgement.
-            self.tlp_end = None;
-            // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): retransmit the first segment.
-            self.retransmit_head = true;
-            if self.sack_ok {
-                self.scoreboard.enter_recovery(self.snd_max);
-            } else {
-                self.recovery_inflation = DUP_THRESH as usize * self.smss;
+            self.enter_fast_recovery(now, stats);
+        }
+    }
+
+    /// RFC 5681 §3.2 steps 2-3, RFC 6675 §5 step (4): a loss was detected; reduce the
+    /// window once and retransmit the first segment.
+    fn enter_fast_recovery(&mut self, now: Instant, stats: &mut TcpStats) {
+        stats.fast_retransmits += 1;
+        let in_flight = self.snd_max - self.snd_una;
+        self.cc.on_loss(now, in_flight);
+        self.recovery_point = Some(self.snd_max);
+        self.recover = self.snd_max;
+        self.rtt_probe = None;
+        // Recovery reduces the window; a probe outstanding needs no judgement.
+        self.tlp_end = None;
+        self.pto_at = None;
+        // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): retransmit the first segment.
+        self.retransmit_head = true;
+        if self.sack_ok {
+            self.scoreboard.enter_recovery(self.snd_max);
+        } else {
+            self.recovery_inflation = DUP_THRESH as usize * self.smss;
+        }
+    }
+
+    /// RFC 8985 §6.2 steps 1-4: the segments this ACK delivers update RACK. A
+    /// retransmitted segment is ambiguous when the ACK echoes a timestamp older than its
+    /// last transmission.
+    fn rack_on_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, dsack: bool) {
+        let echo = seg.options.timestamps.filter(|_| self.ts_ok).map(|(_, tsecr)| tsecr);
+        let ts_offset = self.ts_offset;
+        let sent_before_echo = |sent: Instant| {
+            let tsval = (sent.total_millis() as u32).wrapping_add(ts_offset);
+            echo.is_none_or(|tsecr| tsecr.wrapping_sub(tsval) as i32 >= 0)
+        };
+        let min_rtt = self.rtt.min_rtt();
+        self.rack.on_ack(
+            now,
+            seg.ack_number,
+            &seg.options.sack_blocks,
+            dsack,
+            self.snd_max,
+            min_rtt,
+            sent_before_echo,
+        );
+    }
+
+    /// RFC 8985 §6.2 step 5, on an ACK or when the reordering timer expires: segments
+    /// RACK deems lost go to the scoreboard, starting fast recovery if none runs (unless a
+    /// timeout's go-back-N is resending everything anyway); segments within the
+    /// reordering window get the timer.
+    pub(super) fn rack_detect_loss(&mut self, now: Instant, stats: &mut TcpStats) {
+        if !self.sack_ok || !self.state.is_synchronized() {
+            return;
+        }
+        let in_recovery = self.recovery_point.is_some();
+        let reo_wnd = self.rack.reo_wnd(in_recovery, self.rtt.srtt(), self.rtt.min_rtt());
+        let detection = self.rack.detect_loss(now, reo_wnd);
+        self.rack_reo_at = detection.recheck_at;
+        if detection.newly_lost == 0 {
+            return;
+        }
+        stats.rack_losses += u64::from(detection.newly_lost);
+        if let Some(end) = detection.lost_below {
+            self.scoreboard.mark_lost(end);
+            if !in_recovery && self.snd_nxt == self.snd_max {
+                self.enter_fast_recovery(now, stats);
             }
         }
     }

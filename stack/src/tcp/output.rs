@@ -396,6 +396,9 @@ impl Connection {
         }
         let seq = segment.repr.seq_number;
         let end = seq + seq_len;
+        if self.sack_ok && !flags.contains(TcpFlags::SYN) {
+            self.rack.on_sent(now, seq, end, self.snd_max);
+        }
         // A retransmission from the SACK scoreboard does not move SND.NXT.
         if seq == self.snd_nxt {
             self.snd_nxt = end;

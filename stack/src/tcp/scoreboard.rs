@@ -5,7 +5,9 @@
 //!   most `capacity` of them;
 //! - the ranges retransmitted in the current recovery episode, at most `capacity` of them;
 //! - HighRxt, RescueRxt and RecoveryPoint (RFC 6675 §2); HighACK is the `snd_una` the
-//!   caller passes in.
+//!   caller passes in;
+//! - the losses time-based detection found (RACK, RFC 8985 §6), as a point below which
+//!   every unSACKed octet is lost, on top of IsLost's DupThresh rule.
 //!
 //! All right edges are exclusive, as on the wire: a range `(a, b)` covers `a..b`, and
 //! where RFC 6675 names the highest octet of something (HighRxt, RescueRxt, HighData,
@@ -93,6 +95,8 @@ pub struct Scoreboard {
     recovery_point: Option<SeqNumber>,
     /// RFC 6675 §5 step (4.3): the first retransmission of an episode also sets RescueRxt.
     first_retransmission_pending: bool,
+    /// RFC 8985 §6.2 step 5: every unSACKed octet below this one was deemed lost by RACK.
+    rack_lost: Option<SeqNumber>,
 }
 
 impl Default for Scoreboard {
@@ -115,6 +119,7 @@ impl Scoreboard {
             rescue_rxt: None,
             recovery_point: None,
             first_retransmission_pending: false,
+            rack_lost: None,
         }
     }
 
@@ -128,6 +133,7 @@ impl Scoreboard {
         self.rescue_rxt = None;
         self.recovery_point = None;
         self.first_retransmission_pending = false;
+        self.rack_lost = None;
     }
 
     /// The most ranges each list holds.
@@ -164,6 +170,7 @@ impl Scoreboard {
         // them keeps stale values from wrapping around 2^32 into false comparisons.
         self.high_rxt = self.high_rxt.filter(|h| h.gt(snd_una));
         self.rescue_rxt = self.rescue_rxt.filter(|r| !snd_una.gt(*r));
+        self.rack_lost = self.rack_lost.filter(|l| l.gt(snd_una));
 
         if blocks.is_empty() && self.sacked.is_empty() && self.retransmitted.is_empty() {
             // The common case without loss: nothing to clip, merge or count.
@@ -228,11 +235,15 @@ impl Scoreboard {
 
     /// RFC 6675 §4 IsLost(SeqNum): whether the unSACKed octet `seq` is deemed lost, because
     /// at least DupThresh discontiguous SACKed ranges lie above it, or more than
-    /// `(DupThresh - 1) * smss` SACKed octets. A SACKed octet is not lost.
+    /// `(DupThresh - 1) * smss` SACKed octets, or because RACK marked it lost
+    /// ([`mark_lost`](Self::mark_lost)). A SACKed octet is not lost.
     pub fn is_lost(&self, seq: SeqNumber, smss: usize) -> bool {
         let Some(origin) = self.origin else { return false };
         if self.is_sacked(seq) {
             return false;
+        }
+        if self.rack_lost.is_some_and(|lost| seq.lt(lost) && !seq.lt(origin)) {
+            return true;
         }
         let at = seq - origin;
         let threshold = loss_threshold(smss);
@@ -259,9 +270,7 @@ impl Scoreboard {
         let (mut sacked, mut sacked_below_lost) = (0, 0);
         for (start, end) in self.sacked_offsets(snd_una, wnd) {
             sacked += end - start;
-            if end <= lost_end {
-                sacked_below_lost += end - start;
-            }
+            sacked_below_lost += end.min(lost_end).saturating_sub(start);
         }
         let lost = lost_end.saturating_sub(sacked_below_lost);
         let retransmitted = self.retransmitted_unsacked(snd_una, wnd);
@@ -367,6 +376,13 @@ impl Scoreboard {
         self.high_rxt = None;
         self.rescue_rxt = None;
         self.first_retransmission_pending = true;
+    }
+
+    /// RFC 8985 §6.2 step 5: RACK deemed lost the segments ending at `end` and below; their
+    /// unSACKed octets are lost from now on (for NextSeg and SetPipe), until the cumulative
+    /// ACK passes `end`.
+    pub fn mark_lost(&mut self, end: SeqNumber) {
+        self.rack_lost = Some(self.rack_lost.map_or(end, |lost| if end.gt(lost) { end } else { lost }));
     }
 
     /// RFC 6675 RecoveryPoint plus one: SND.NXT when recovery was entered.
@@ -505,12 +521,19 @@ impl Scoreboard {
         self.retransmitted.iter().filter_map(move |s| clip(*s, snd_una, wnd))
     }
 
-    /// The offset below which every unSACKed octet is lost (RFC 6675 IsLost), 0 if none is.
+    /// The offset below which every unSACKed octet is lost (RFC 6675 IsLost, or RACK's
+    /// mark), 0 if none is.
+    fn lost_boundary(&self, snd_una: SeqNumber, wnd: usize, smss: usize) -> usize {
+        let rack = self.rack_lost.map_or(0, |lost| offset_within(lost, snd_una, wnd));
+        rack.max(self.dup_thresh_boundary(snd_una, wnd, smss))
+    }
+
+    /// The lost boundary of IsLost's DupThresh rule alone.
     ///
     /// Every octet of a hole sees the same SACKed ranges above it, so the boundary is the
     /// start of the highest range at which, counting down from the top, DupThresh ranges
     /// or more than `(DupThresh - 1) * smss` octets have accumulated.
-    fn lost_boundary(&self, snd_una: SeqNumber, wnd: usize, smss: usize) -> usize {
+    fn dup_thresh_boundary(&self, snd_una: SeqNumber, wnd: usize, smss: usize) -> usize {
         let threshold = loss_threshold(smss);
         let (mut ranges, mut bytes) = (0, 0);
         for (start, end) in self.sacked_offsets(snd_una, wnd).rev() {

@@ -34,6 +34,8 @@ tcp_counters! {
     tlp_probes,
     /// Losses a retransmitted tail loss probe repaired by itself (RFC 8985 §7.4).
     tlp_recoveries,
+    /// Segments RACK deemed lost by their transmit time (RFC 8985 §6.2).
+    rack_losses,
     /// Active opens (connect).
     active_opens,
     /// Passive opens (SYNs accepted by a listener).

@@ -1,5 +1,5 @@
 //! Timer expiry: retransmission (RFC 6298 §5), tail loss probe (RFC 8985 §7.3, in
-//! `tlp.rs`), persist (RFC 9293 §3.8.6.1), delayed ACK
+//! `tlp.rs`), RACK's reordering timer (RFC 8985 §6.2), persist (RFC 9293 §3.8.6.1), delayed ACK
 //! (§3.8.6.3), keepalive (RFC 1122 §4.2.3.6), FIN_WAIT_2 and TIME_WAIT (§3.4.2).
 
 use super::congestion::CongestionControl;
@@ -20,6 +20,10 @@ impl Connection {
         if self.pto_at.is_some_and(|t| t <= now) {
             // Before the RTO: a PTO due at the same instant replaces it.
             self.on_probe_timeout(now);
+        }
+        if self.rack_reo_at.is_some_and(|t| t <= now) {
+            self.rack_reo_at = None;
+            self.rack_detect_loss(now, stats);
         }
         if self.rto_at.is_some_and(|t| t <= now) {
             self.on_retransmission_timeout(now, stats);
@@ -112,6 +116,7 @@ impl Connection {
         self.pto_at = None;
         self.tlp_due = false;
         self.tlp_end = None;
+        self.rack_reo_at = None;
         let limit = match self.state {
             State::SynSent => self.config.syn_retries,
             State::SynReceived => self.config.synack_retries,

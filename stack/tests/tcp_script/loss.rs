@@ -319,16 +319,17 @@ fn timeout_does_not_resend_sacked_data() {
     s.conn.send(&payload).unwrap();
     s.expect(&(0..5).map(|n| segment(&payload, n)).collect::<Vec<_>>());
     s.advance(ms(100));
-    // Segments 0 and 1 lost; 2 and 3 SACKed (two duplicates only: no fast retransmit).
+    // Segments 0 and 1 lost; 2 and 3 SACKed. Two duplicates are too few for fast
+    // retransmit, but RACK (RFC 8985 §6.2) sees 0 and 1 sent before the SACKed segments
+    // by more than the RTT (no minimum RTT is known yet: no reordering window) and
+    // retransmits segment 0; the recovery's pipe leaves no room for segment 1.
     s.peer_sends(&peer_sack(0, &[(2 * SEG, 3 * SEG)]));
+    s.expect(&[segment(&payload, 0)]);
+    assert_eq!(s.stats.rack_losses, 2);
     s.peer_sends(&peer_sack(0, &[(2 * SEG, 4 * SEG)]));
     s.expect_nothing();
+    // Both retransmissions are lost; the RTO (1 s from the first transmission) fires.
     s.advance(ms(900));
-    // RFC 8985 §7.3: first the tail loss probe (no RTT sample yet: 1 s, as the RTO) sends
-    // the last segment again, and restarts the RTO. The probe is lost too.
-    s.expect(&[segment(&payload, 4)]);
-    assert_eq!(s.stats.tlp_probes, 1);
-    s.advance(secs(1));
     s.expect(&[segment(&payload, 0)]);
     assert_eq!(s.conn.cwnd(), SEG);
 
@@ -494,4 +495,64 @@ fn tail_loss_probe_answered_by_a_dsack_reduces_nothing() {
     s.peer_sends(&peer_ack(3 * SEG));
     assert_eq!(s.stats.tlp_recoveries, 0);
     assert!(s.conn.cwnd() >= cwnd);
+}
+
+/// ESTABLISHED with SACK, one segment exchanged so that the RTT is known: 40 ms, hence a
+/// RACK reordering window of min_RTT / 4 = 10 ms. Then segments 1, 2 and 3 of `payload`
+/// leave at once (at 40 ms).
+fn rack_after_one_round_trip(payload: &[u8]) -> Script {
+    let mut s = established_with_sack(newreno());
+    s.conn.send(&payload[..SEG]).unwrap();
+    s.expect(&[TcpRepr { flags: PSH_ACK, ..segment(payload, 0) }]);
+    s.advance(ms(40));
+    s.peer_sends(&peer_ack(SEG));
+    s.expect_nothing();
+    s.conn.send(&payload[SEG..]).unwrap();
+    s.expect(&[segment(payload, 1), segment(payload, 2), segment(payload, 3)]);
+    s
+}
+
+#[test]
+fn rack_marks_a_hole_lost_once_the_reordering_window_passes() {
+    // RFC 8985 §6.2: segment 1 is lost and segment 2 SACKed, one duplicate ACK only. RACK
+    // deems segment 1 lost once it was sent more than RACK.rtt + reo_wnd before segment
+    // 2 was delivered; until then the reordering timer waits.
+    let payload = data(4 * SEG);
+    let mut s = rack_after_one_round_trip(&payload);
+    s.advance(ms(40));
+    s.peer_sends(&peer_sack(SEG, &[(2 * SEG, 3 * SEG)]));
+    s.expect_nothing();
+    assert_eq!(s.next_timer(), Some(ms(10)), "the reordering window, not the PTO or RTO");
+    s.advance(ms(10));
+    s.expect(&[segment(&payload, 1)]);
+    assert_eq!(s.stats.rack_losses, 1);
+    assert_eq!(s.stats.fast_retransmits, 1);
+
+    // The retransmission arrives: recovery ends, nothing timed out.
+    s.advance(ms(40));
+    s.peer_sends(&peer_ack(4 * SEG));
+    s.expect_nothing();
+    assert_eq!(s.stats.timeouts, 0);
+    assert_eq!(s.stats.retransmitted_segments, 1);
+}
+
+#[test]
+fn rack_does_not_retransmit_reordering_within_the_window() {
+    // RFC 8985 §6.2: segment 1 arrives after segment 2, but within the reordering window:
+    // the timer is cancelled by the cumulative ACK and nothing is sent again.
+    let payload = data(4 * SEG);
+    let mut s = rack_after_one_round_trip(&payload);
+    s.advance(ms(40));
+    s.peer_sends(&peer_sack(SEG, &[(2 * SEG, 3 * SEG)]));
+    s.expect_nothing();
+    s.advance(ms(5));
+    s.peer_sends(&peer_ack(3 * SEG));
+    s.expect_nothing();
+    s.advance(ms(20));
+    s.expect_nothing();
+    s.peer_sends(&peer_ack(4 * SEG));
+    s.expect_nothing();
+    assert_eq!(s.stats.rack_losses, 0);
+    assert_eq!(s.stats.retransmitted_segments, 0);
+    assert_eq!(s.stats.fast_retransmits, 0);
 }
