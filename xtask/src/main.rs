@@ -6,6 +6,7 @@ mod build;
 mod cmd;
 mod echo_bench;
 mod fuzz;
+mod lab;
 mod netns;
 mod perf;
 mod run;
