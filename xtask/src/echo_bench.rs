@@ -23,20 +23,21 @@ use crate::perf::target_dir;
 use crate::tools::{self, AptTool, Provides};
 use crate::veth;
 
-/// Options of `cargo xtask bench echo` (ignored by the other benchmarks).
+/// Options of `cargo xtask bench echo`, the first four shared with `bench http` (ignored by
+/// the other benchmarks).
 #[derive(Args, Debug)]
 pub struct Options {
-    /// echo: the veth lab's namespace prefix (PREFIX-a, PREFIX-b); must not exist yet.
+    /// echo, http: the veth lab's namespace prefix (PREFIX-a, PREFIX-b); must not exist yet.
     #[arg(long, value_name = "PREFIX", default_value = "bench")]
     pub netns_prefix: String,
-    /// echo: rounds per server and connection count.
+    /// echo, http: rounds per server and connection count.
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: u32,
-    /// echo: seconds measured per round.
+    /// echo, http: seconds measured per round.
     #[arg(long, value_name = "S", default_value_t = 5.0)]
     pub secs: f64,
-    /// echo: seconds of load before each round's measurement.
+    /// echo, http: seconds of load before each round's measurement.
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     pub warmup: f64,
     /// echo: also run Sluice with `--poll adaptive` in every round.

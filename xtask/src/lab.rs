@@ -71,21 +71,21 @@ impl Drop for Lab {
 
 /// The kernel's hold on Sluice's address on the stack side, for a kernel round; released
 /// when dropped so the next Sluice round finds the address free.
-pub struct KernelAddress<'a> {
-    ns: &'a str,
+pub struct KernelAddress {
+    ns: String,
 }
 
-impl<'a> KernelAddress<'a> {
-    pub fn add(ns: &'a str) -> Result<KernelAddress<'a>> {
+impl KernelAddress {
+    pub fn add(ns: &str) -> Result<KernelAddress> {
         Cmd::new("ip").args(["-n", ns, "addr", "add", veth::STACK_ADDR, "dev", veth::STACK_IF]).run()?;
-        Ok(KernelAddress { ns })
+        Ok(KernelAddress { ns: ns.to_owned() })
     }
 }
 
-impl Drop for KernelAddress<'_> {
+impl Drop for KernelAddress {
     fn drop(&mut self) {
         let removed = Cmd::new("ip")
-            .args(["-n", self.ns, "addr", "del", veth::STACK_ADDR, "dev", veth::STACK_IF])
+            .args(["-n", &self.ns, "addr", "del", veth::STACK_ADDR, "dev", veth::STACK_IF])
             .run();
         if let Err(err) = removed {
             eprintln!(
