@@ -25,7 +25,7 @@ fn plan() -> Plan {
         modes: vec![Mode::KeepAlive(1), Mode::KeepAlive(64), Mode::Close(64)],
         rounds: 1,
         secs: 3.0,
-        warmup: 0.5,
+        warmup: 1.0,
         body_size: 13,
     }
 }

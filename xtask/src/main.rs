@@ -104,7 +104,7 @@ enum Task {
         #[command(flatten)]
         echo: echo_bench::Options,
         #[command(flatten)]
-        http: http_bench::Options,
+        http: http_bench::HttpOptions,
     },
     /// Runs one fuzz target: until a crash or Ctrl-C, or for --secs seconds.
     Fuzz {
@@ -216,4 +216,14 @@ fn bench(name: Option<&str>) -> Result<()> {
         cmd = cmd.args(["--", name]);
     }
     cmd.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

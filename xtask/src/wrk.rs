@@ -27,6 +27,7 @@ pub const CHECK_SCRIPT: &str = "bench/wrk/check.lua";
 pub struct Load<'a> {
     pub url: &'a str,
     pub connections: u32,
+    /// Rounded up to whole seconds, which is what wrk takes.
     pub secs: f64,
     /// Send `Connection: close`: one request per connection (connections per second).
     pub close: bool,
@@ -37,8 +38,8 @@ pub struct Load<'a> {
 
 impl Load<'_> {
     fn command(&self, peer_ns: &str) -> Cmd {
-        // wrk takes whole seconds or a unit; milliseconds keep fractions.
-        let duration = format!("{}ms", (self.secs * 1000.0).round() as u64);
+        // wrk takes whole seconds, minutes or hours (its scan_time): round up.
+        let duration = format!("{}s", self.secs.ceil().max(1.0) as u64);
         let mut cmd = netns::exec(peer_ns, "taskset")
             .args(["-c", CLIENT_CORE, "wrk", "-t1", "--latency"])
             .arg(format!("-c{}", self.connections))
