@@ -31,7 +31,7 @@ use crate::wrk::{self, Errors, Load};
 
 /// Options of `cargo xtask bench http` besides the shared round options.
 #[derive(Args, Debug)]
-pub struct Options {
+pub struct HttpOptions {
     /// http: keep-alive connection counts, comma-separated.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "1,16,64,256,1024",
           value_parser = clap::value_parser!(u32).range(1..=60_000))]
@@ -375,7 +375,7 @@ pub fn prepare(root: &Path, plan: &Plan) -> Result<(PathBuf, PathBuf)> {
     Ok((release, script))
 }
 
-pub fn run(root: &Path, shared: &echo_bench::Options, options: &Options) -> Result<()> {
+pub fn run(root: &Path, shared: &echo_bench::Options, options: &HttpOptions) -> Result<()> {
     tools::require_root("bench http (it creates network namespaces and attaches XDP)")?;
     if !(shared.secs > 0.0 && shared.warmup >= 0.0) {
         bail!("--secs must be > 0 and --warmup >= 0");
