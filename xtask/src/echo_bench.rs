@@ -9,35 +9,35 @@
 //! epoll echo, on the same interface with the kernel given Sluice's address for its round.
 //! The table goes to stdout and to bench/results/echo-DATE.md.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::cmd::Cmd;
+use crate::lab::{
+    self, load_average, shown_spread, KernelAddress, Lab, Readiness, Server, CLIENT_CORE, SERVER_CORE,
+};
 use crate::netns;
 use crate::perf::target_dir;
 use crate::tools::{self, AptTool, Provides};
-use crate::veth::{self, Topology};
+use crate::veth;
 
-/// Options of `cargo xtask bench echo` (ignored by the other benchmarks).
+/// Options of `cargo xtask bench echo`, the first four shared with `bench http` (ignored by
+/// the other benchmarks).
 #[derive(Args, Debug)]
 pub struct Options {
-    /// echo: the veth lab's namespace prefix (PREFIX-a, PREFIX-b); must not exist yet.
+    /// echo, http: the veth lab's namespace prefix (PREFIX-a, PREFIX-b); must not exist yet.
     #[arg(long, value_name = "PREFIX", default_value = "bench")]
     pub netns_prefix: String,
-    /// echo: rounds per server and connection count.
+    /// echo, http: rounds per server and connection count.
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: u32,
-    /// echo: seconds measured per round.
+    /// echo, http: seconds measured per round.
     #[arg(long, value_name = "S", default_value_t = 5.0)]
     pub secs: f64,
-    /// echo: seconds of load before each round's measurement.
+    /// echo, http: seconds of load before each round's measurement.
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     pub warmup: f64,
     /// echo: also run Sluice with `--poll adaptive` in every round.
@@ -45,18 +45,12 @@ pub struct Options {
     pub adaptive: bool,
 }
 
-/// The core the servers (Sluice's worker, kernel_echo) are pinned to.
-const SERVER_CORE: &str = "0";
-/// The core the load client is pinned to.
-const CLIENT_CORE: &str = "1";
 /// Connection counts measured.
 const CONNECTIONS: [u32; 2] = [1, 64];
 /// Bytes per echo message.
 const MESSAGE_SIZE: u32 = 64;
 /// The echo port (RFC 862).
 const PORT: u16 = 7;
-/// How long a server may take to print `ready`, and to exit after SIGTERM.
-const SERVER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the benchmark runs besides cargo: iproute2, ethtool (veth up) and taskset.
 const TOOLS: &[AptTool] = &[
@@ -123,163 +117,6 @@ impl Sample {
     }
 }
 
-/// The veth lab, removed when dropped, whether the benchmark succeeded or not.
-struct Lab {
-    topology: Topology,
-    prefix: String,
-}
-
-impl Lab {
-    fn up(prefix: &str) -> Result<Lab> {
-        let topology = Topology::new(prefix)?;
-        veth::up(&topology, 1)?;
-        Ok(Lab { topology, prefix: prefix.to_owned() })
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if let Err(err) = veth::down(&self.topology) {
-            eprintln!(
-                "warning: could not remove the veth lab: {err:#}; run `cargo xtask veth down --name {}`",
-                self.prefix
-            );
-        }
-    }
-}
-
-/// The kernel's hold on Sluice's address on the stack side, for a kernel round; released
-/// when dropped so the next Sluice round finds the address free.
-struct KernelAddress<'a> {
-    ns: &'a str,
-}
-
-impl<'a> KernelAddress<'a> {
-    fn add(ns: &'a str) -> Result<KernelAddress<'a>> {
-        Cmd::new("ip").args(["-n", ns, "addr", "add", veth::STACK_ADDR, "dev", veth::STACK_IF]).run()?;
-        Ok(KernelAddress { ns })
-    }
-}
-
-impl Drop for KernelAddress<'_> {
-    fn drop(&mut self) {
-        let removed = Cmd::new("ip")
-            .args(["-n", self.ns, "addr", "del", veth::STACK_ADDR, "dev", veth::STACK_IF])
-            .run();
-        if let Err(err) = removed {
-            eprintln!(
-                "warning: could not take {} off {} in {}: {err:#}",
-                veth::STACK_ADDR,
-                veth::STACK_IF,
-                self.ns
-            );
-        }
-    }
-}
-
-/// A server started by this benchmark, stopped by its PID: SIGTERM on `stop`, and on drop
-/// (an error on the way) SIGTERM then SIGKILL, so nothing outlives the run.
-struct Server {
-    shown: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    /// Starts `program args` in `ns`, pinned to the server core (`ip netns exec` and
-    /// `taskset` both exec, so the child's PID is the server's), and waits for `ready`.
-    fn start(ns: &str, program: &Path, args: &[String], log: PathBuf) -> Result<Server> {
-        let shown =
-            format!("ip netns exec {ns} taskset -c {SERVER_CORE} {} {}", program.display(), args.join(" "));
-        println!("$ {shown} 2> {}", log.display());
-        let stderr =
-            std::fs::File::create(&log).with_context(|| format!("could not create {}", log.display()))?;
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", ns, "taskset", "-c", SERVER_CORE])
-            .arg(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .with_context(|| format!("could not start `{shown}`"))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut server = Server { shown, child, log };
-
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if line.trim() == "ready" {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        if rx.recv_timeout(SERVER_TIMEOUT).is_err() {
-            bail!("`{}` did not print `ready` within {SERVER_TIMEOUT:?}{}", server.shown, server.log_tail());
-        }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            bail!("`{}` exited ({status}) right after `ready`{}", server.shown, server.log_tail());
-        }
-        Ok(server)
-    }
-
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
-    /// What the server wrote to its log, for error messages.
-    fn log_tail(&self) -> String {
-        match std::fs::read_to_string(&self.log) {
-            Ok(text) if !text.trim().is_empty() => {
-                format!("; its stderr ({}):\n{}", self.log.display(), text)
-            }
-            _ => String::new(),
-        }
-    }
-
-    /// Waits for the server to exit, up to `timeout`.
-    fn wait(&mut self, timeout: Duration) -> Result<Option<std::process::ExitStatus>> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) =
-                self.child.try_wait().with_context(|| format!("could not wait for `{}`", self.shown))?
-            {
-                return Ok(Some(status));
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM by PID; fails unless the server exits with status 0 in time.
-    fn stop(mut self) -> Result<()> {
-        Cmd::new("kill").args(["-s", "TERM", &self.pid()]).run()?;
-        match self.wait(SERVER_TIMEOUT)? {
-            Some(status) if status.success() => Ok(()),
-            Some(status) => bail!("`{}` ended with {status} on SIGTERM{}", self.shown, self.log_tail()),
-            None => bail!("`{}` did not exit within {SERVER_TIMEOUT:?} of SIGTERM", self.shown),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if !matches!(self.child.try_wait(), Ok(None)) {
-            return;
-        }
-        // Sluice detaches its XDP program on SIGTERM; SIGKILL only if it hangs.
-        let _ = Command::new("kill").args(["-s", "TERM", &self.pid()]).status();
-        if !matches!(self.wait(SERVER_TIMEOUT), Ok(Some(_))) {
-            eprintln!("warning: `{}` ignored SIGTERM; killing PID {}", self.shown, self.pid());
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// Paths and settings one run shares.
 struct Run<'a> {
     options: &'a Options,
@@ -287,17 +124,17 @@ struct Run<'a> {
     logs: PathBuf,
     stack_ns: String,
     peer_ns: String,
+    control: String,
 }
 
 impl Run<'_> {
     fn start_server(&self, stack: Stack, round: u32, connections: u32) -> Result<Server> {
         let log = self.logs.join(format!("{stack:?}-{connections}c-round{round}.log").to_lowercase());
-        let stack_ip = veth::STACK_ADDR.split('/').next().expect("STACK_ADDR has a prefix length");
+        let stack_ip = lab::stack_ip();
         let (program, args) = match stack {
             Stack::SluiceBusy | Stack::SluiceAdaptive => {
                 let poll = if stack == Stack::SluiceBusy { "busy" } else { "adaptive" };
-                // A control socket of its own: /run/sluice/sl0.sock may belong to another lab.
-                let control = format!("/run/sluice/{}-{}.sock", self.stack_ns, veth::STACK_IF);
+                let control = &self.control;
                 let args = [
                     "serve",
                     "--iface",
@@ -309,7 +146,7 @@ impl Run<'_> {
                     "--poll",
                     poll,
                     "--control",
-                    &control,
+                    control,
                     "echo",
                     "--port",
                     &PORT.to_string(),
@@ -318,11 +155,15 @@ impl Run<'_> {
             }
             Stack::Kernel => ("kernel_echo", vec!["--listen".to_owned(), format!("{stack_ip}:{PORT}")]),
         };
-        Server::start(&self.stack_ns, &self.release.join(program), &args, log)
+        let shown_log = log.display().to_string();
+        let server =
+            Server::start(&self.stack_ns, &self.release.join(program), &args, log, Readiness::PrintsReady)?;
+        println!("$ {} 2> {shown_log}", server.shown());
+        Ok(server)
     }
 
     fn load(&self, stack: Stack, connections: u32) -> Result<Sample> {
-        let stack_ip = veth::STACK_ADDR.split('/').next().expect("STACK_ADDR has a prefix length");
+        let stack_ip = lab::stack_ip();
         let out = netns::exec(&self.peer_ns, "taskset")
             .args(["-c", CLIENT_CORE])
             .arg(self.release.join("echo_load"))
@@ -366,8 +207,14 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     let load_before = load_average();
     let lab = Lab::up(&options.netns_prefix)?;
-    let run =
-        Run { options, release, logs, stack_ns: lab.topology.stack_ns(), peer_ns: lab.topology.peer_ns() };
+    let run = Run {
+        options,
+        release,
+        logs,
+        stack_ns: lab.stack_ns(),
+        peer_ns: lab.peer_ns(),
+        control: lab.control_socket(),
+    };
     let mut stacks = vec![Stack::SluiceBusy, Stack::Kernel];
     if options.adaptive {
         stacks.push(Stack::SluiceAdaptive);
@@ -390,27 +237,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let load = format!("{load_before} before, {} after", load_average());
     let report = report(root, options, &load, &stacks, &samples)?;
     println!("\n{report}");
-    let date = Cmd::new("date").args(["-u", "+%F"]).read()?;
-    let dir = root.join("bench").join("results");
-    std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
-    let path = dir.join(format!("echo-{}.md", date.trim()));
+    let path = lab::results_dir(root)?.join(format!("echo-{}.md", lab::today()?));
     std::fs::write(&path, report).with_context(|| format!("could not write {}", path.display()))?;
     println!("written to {}", path.display());
     Ok(())
-}
-
-/// The median, smallest and largest of `values` (not empty).
-fn spread(values: &[f64]) -> (f64, f64, f64) {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
-    (median, sorted[0], sorted[n - 1])
-}
-
-fn shown_spread(values: &[f64], decimals: usize) -> String {
-    let (median, min, max) = spread(values);
-    format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
 }
 
 fn of(samples: &[Sample], stack: Stack, connections: u32) -> impl Iterator<Item = &Sample> {
@@ -425,15 +255,6 @@ fn ratio(samples: &[Sample], stack: Stack, connections: u32, figure: fn(&Sample)
         .map(|(s, k)| figure(s) / figure(k))
         .collect();
     format!("{}×", shown_spread(&ratios, 2))
-}
-
-/// The 1, 5 and 15 minute load averages (proc(5), /proc/loadavg): on a shared machine, what
-/// else competed for the two cores.
-fn load_average() -> String {
-    match std::fs::read_to_string("/proc/loadavg") {
-        Ok(text) => text.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        Err(err) => format!("unknown ({err})"),
-    }
 }
 
 fn report(

@@ -4,20 +4,26 @@
 
 mod build;
 mod cmd;
+mod demo;
 mod echo_bench;
 mod fuzz;
+mod http_bench;
+mod http_smoke;
+mod lab;
 mod netns;
+mod nginx;
 mod perf;
 mod run;
 mod steps;
 mod test;
 mod tools;
 mod veth;
+mod wrk;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::cmd::Cmd;
@@ -70,19 +76,35 @@ enum Task {
         #[arg(long)]
         skip_fuzz: bool,
     },
-    /// Builds sluice in release, runs its simulated demo into a pcap and decodes it with tshark.
-    Demo,
+    /// The tour (root): a veth lab, Sluice's HTTP echo on AF_XDP, a short wrk against it and
+    /// against the same app on the kernel stack, the comparison table and the latency chart,
+    /// the lab removed. With --sim, the simulated demo into a pcap (no root needed).
+    Demo {
+        /// Run the simulated demo instead: `sluice demo` into a pcap, decoded with tshark.
+        #[arg(long)]
+        sim: bool,
+        /// The veth lab's namespace prefix (PREFIX-a, PREFIX-b); must not exist yet.
+        #[arg(long, value_name = "PREFIX", default_value = demo::NETNS_PREFIX, conflicts_with = "sim")]
+        netns_prefix: String,
+    },
+    /// Runs the HTTP smoke test of `cargo xtask test` alone (root): curl and wrk against
+    /// `sluice serve http-echo` on a veth lab, every response checked.
+    SmokeHttp,
     /// Runs the criterion benchmarks in bench/, or with NAME `tcp-instructions` the TCP
     /// figures: instructions (callgrind) and ns per request/response, bulk Gbit/s, or with
-    /// NAME `echo` TCP echo on veth, Sluice against the kernel stack (root).
+    /// NAME `echo` TCP echo on veth, Sluice against the kernel stack (root), or with NAME `http`
+    /// wrk against Sluice's HTTP echo, the same app on the kernel stack and nginx (root).
     Bench {
         /// Run only the benchmarks whose id contains NAME (e.g. `checksum`, `parse`, `tcp`);
         /// `tcp-instructions` runs bench/src/bin/tcp_perf natively and under callgrind;
         /// `echo` runs bench/src/bin/echo_load against `sluice serve echo` and kernel_echo,
-        /// writing the table to bench/results/echo-DATE.md.
+        /// writing the table to bench/results/echo-DATE.md; `http` runs wrk against
+        /// `sluice serve http-echo`, `--stack kernel` and nginx, writing bench/results/http-DATE.*.
         name: Option<String>,
         #[command(flatten)]
         echo: echo_bench::Options,
+        #[command(flatten)]
+        http: http_bench::HttpOptions,
     },
     /// Runs one fuzz target: until a crash or Ctrl-C, or for --secs seconds.
     Fuzz {
@@ -164,9 +186,14 @@ fn run(cli: Cli) -> Result<()> {
         Task::Test { fuzz_secs, skip_fuzz } => {
             test::run(&root, &test::Options { fuzz_secs: (!skip_fuzz).then_some(fuzz_secs) })
         }
-        Task::Demo => demo(&root),
+        Task::Demo { sim: true, .. } => demo::simulated(&root),
+        Task::Demo { sim: false, netns_prefix } => demo::run(&root, &netns_prefix),
+        Task::SmokeHttp => http_smoke::run(&root),
         Task::Bench { name, .. } if name.as_deref() == Some(TCP_FIGURES) => perf::tcp_figures(&root),
-        Task::Bench { name, echo } if name.as_deref() == Some(ECHO) => echo_bench::run(&root, &echo),
+        Task::Bench { name, echo, .. } if name.as_deref() == Some(ECHO) => echo_bench::run(&root, &echo),
+        Task::Bench { name, echo, http } if name.as_deref() == Some(HTTP) => {
+            http_bench::run(&root, &echo, &http)
+        }
         Task::Bench { name, .. } => bench(name.as_deref()),
         Task::Fuzz { target, inputs, secs, asan, fuzzer_args } => {
             tools::ensure_cargo_fuzz()?;
@@ -180,43 +207,8 @@ fn run(cli: Cli) -> Result<()> {
 const TCP_FIGURES: &str = "tcp-instructions";
 /// The benchmark name `cargo xtask bench` treats as the veth echo benchmark.
 const ECHO: &str = "echo";
-
-/// The pcap the demo writes, relative to the workspace root.
-const DEMO_PCAP: &str = "target/demo/demo.pcap";
-
-fn demo(root: &Path) -> Result<()> {
-    // tshark only decodes the result: without root to install it, the demo still runs.
-    let tshark = match tools::ensure_apt(&[tools::TSHARK]) {
-        Ok(()) => true,
-        Err(err) => {
-            eprintln!("note: {err:#}; the pcap will not be decoded");
-            false
-        }
-    };
-    Cmd::cargo().args(["build", "--release", "-p", "sluice", "--bin", "sluice"]).run()?;
-
-    let pcap = root.join(DEMO_PCAP);
-    let dir = pcap.parent().expect("the pcap path has a directory");
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
-    match std::fs::remove_file(&pcap) {
-        Ok(()) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err).with_context(|| format!("could not remove the old {}", pcap.display())),
-    }
-    Cmd::cargo()
-        .args(["run", "--quiet", "--release", "-p", "sluice", "--bin", "sluice", "--"])
-        .args(["demo", "--pcap", DEMO_PCAP])
-        .run()?;
-    if !pcap.is_file() {
-        bail!("`sluice demo` exited successfully but wrote no {}", pcap.display());
-    }
-
-    if tshark {
-        println!();
-        Cmd::new("tshark").args(["-r", DEMO_PCAP]).run()?;
-    }
-    Ok(())
-}
+/// The benchmark name `cargo xtask bench` treats as the veth HTTP benchmark.
+const HTTP: &str = "http";
 
 fn bench(name: Option<&str>) -> Result<()> {
     let mut cmd = Cmd::cargo().args(["bench", "-p", "sluice-bench"]);
@@ -224,4 +216,14 @@ fn bench(name: Option<&str>) -> Result<()> {
         cmd = cmd.args(["--", name]);
     }
     cmd.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

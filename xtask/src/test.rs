@@ -8,7 +8,9 @@
 //! workspace run and run in a step of their own, one at a time (each runs `sluice` pinned
 //! to cores and moves 100 MB; in parallel on two cores they would measure contention, not
 //! Sluice). Without root that step is skipped and the summary says so in capitals; a test
-//! that skips for another reason (a kernel without netem) is listed there too.
+//! that skips for another reason (a kernel without netem) is listed there too. The HTTP
+//! smoke test (http_smoke.rs: wrk and curl against Sluice's HTTP echo) needs root as well
+//! and is skipped the same way.
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,6 +19,7 @@ use anyhow::Result;
 
 use crate::cmd::Cmd;
 use crate::fuzz;
+use crate::http_smoke;
 use crate::steps::Steps;
 use crate::tools;
 
@@ -62,6 +65,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     );
 
     veth_tests(&mut steps)?;
+    http_smoke(&mut steps, root)?;
 
     match options.fuzz_secs {
         None => steps.skip("fuzz", "--skip-fuzz"),
@@ -118,6 +122,24 @@ fn veth_tests(steps: &mut Steps) -> Result<()> {
     for line in &skipped {
         steps.warn(&format!("veth test {line}"));
     }
+    Ok(())
+}
+
+/// Said before the HTTP smoke step and again after the summary when not root.
+const HTTP_SMOKE_SKIPPED: &str = "HTTP SMOKE TEST SKIPPED: not root (run `cargo xtask test` as root)";
+
+/// wrk and curl against Sluice's HTTP echo on a veth lab as root; a loud skip otherwise.
+fn http_smoke(steps: &mut Steps, root: &Path) -> Result<()> {
+    if !tools::is_root()? {
+        println!();
+        println!("{}", "!".repeat(78));
+        println!("!! {HTTP_SMOKE_SKIPPED}");
+        println!("{}", "!".repeat(78));
+        steps.skip("http smoke", "not root");
+        steps.warn(HTTP_SMOKE_SKIPPED);
+        return Ok(());
+    }
+    steps.run("http smoke", &http_smoke::describe(), || http_smoke::run(root));
     Ok(())
 }
 
