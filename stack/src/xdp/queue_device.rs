@@ -40,5 +40,8 @@ impl QueueDevice for XskDevice {
             ("rx_wakeups", c.rx_wakeups),
             ("bad_descs", c.bad_descs),
         ]);
+        if let Some(drops) = self.kernel_drops() {
+            out.extend(drops);
+        }
     }
 }

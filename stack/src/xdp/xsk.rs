@@ -253,6 +253,19 @@ impl XskDevice {
         self.counters
     }
 
+    /// The kernel's drop counters for this socket (`XDP_STATISTICS`): frames redirected
+    /// to it that it could not deliver, by reason.
+    pub fn kernel_drops(&self) -> Option<[(&'static str, u64); 5]> {
+        let stats = self.rx.fd().xdp_statistics().ok()?;
+        Some([
+            ("kernel_rx_dropped", stats.rx_dropped()),
+            ("kernel_rx_ring_full", stats.rx_ring_full()),
+            ("kernel_rx_fill_ring_empty", stats.rx_fill_ring_empty_descs()),
+            ("kernel_rx_invalid_descs", stats.rx_invalid_descs()),
+            ("kernel_tx_invalid_descs", stats.tx_invalid_descs()),
+        ])
+    }
+
     /// The frame accounting, for inspection.
     pub fn frames(&self) -> &FramePool {
         &self.pool
