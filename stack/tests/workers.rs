@@ -108,6 +108,35 @@ fn many_connections_across_two_queues_echo_their_data_intact() {
     echo_many(2, 2, 24, 64 * 1024);
 }
 
+/// A kernel peer may move a flow to another transmit queue mid-connection, so some of a
+/// passive connection's segments reach the worker without it. Before the shared flow
+/// directory, that worker answered them with resets.
+#[test]
+fn segments_that_reach_the_wrong_worker_find_their_connection() {
+    // Every 7th frame the client sends goes to the server's other queue.
+    let (client_devices, server_devices) = MemoryWire::pair_scattered(1, 2, 7);
+    let server = start(1, server_devices, |_| TcpService::new(TcpServiceKind::Echo, 7));
+    let client = start(2, client_devices, |_| NoHandler);
+    let rt = client.handle();
+    let threads: Vec<_> = (0..8)
+        .map(|id| {
+            let rt = rt.clone();
+            std::thread::spawn(move || {
+                let stream = TcpStream::connect(&rt, SocketAddrV4::new(ip(1), 7)).unwrap();
+                let data = pattern(id, 100_000);
+                assert!(echo_round_trip(stream, data.clone()) == data, "connection {id}: echo differs");
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let resets: u64 = server.handle().inspect(|view| view.sockets.tcp_stats().resets_sent).iter().sum();
+    let handed: u64 = server.handle().inspect(|view| view.iface.stats().handed_off).iter().sum();
+    assert_eq!(resets, 0, "no segment was answered with a reset");
+    assert!(handed > 0, "stray segments were handed to their owner");
+}
+
 #[test]
 fn blocking_listener_accepts_and_both_sides_see_end_of_stream() {
     let (server_devices, client_devices) = MemoryWire::pair(2, 1);

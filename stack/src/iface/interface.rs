@@ -14,7 +14,7 @@ use super::fragment::{is_fragment, FragmentOutcome, Reassembler};
 use super::neighbor::{Enqueued, NeighborCache, NeighborEvent, NeighborState};
 use super::rate_limit::TokenBucket;
 use super::stats::{DropReason, Stats};
-use super::steering::{Handoff, HandoffTarget, Steering, Verdict};
+use super::steering::{FlowDirectory, Handoff, HandoffTarget, Steering, Verdict};
 use crate::phy::{Device, RxToken, TxToken};
 use crate::socket::tcp::TcpInput;
 use crate::socket::{Socket, SocketError, SocketHandle, SocketSet};
@@ -145,6 +145,8 @@ pub struct Interface {
     handoffs: Vec<Handoff>,
     /// Emptied handoff buffers, reused so handing off allocates only while warming up.
     spare_buffers: Vec<Vec<u8>>,
+    /// Which worker owns connections this one does not have.
+    flows: Option<std::sync::Arc<dyn FlowDirectory>>,
 }
 
 /// How many emptied handoff buffers an interface keeps for reuse.
@@ -182,6 +184,7 @@ impl Interface {
             steering: None,
             handoffs: Vec::new(),
             spare_buffers: Vec::new(),
+            flows: None,
             config,
         })
     }
@@ -229,6 +232,10 @@ impl Interface {
                         self.hand_off(HandoffTarget::AllOthers, frame);
                         self.process_frame(now, frame, tx, sockets);
                     }
+                    Verdict::LocalIfOwned(tuple) => match self.stray_owner(&tuple, sockets) {
+                        Some(owner) => self.hand_off(HandoffTarget::Worker(owner), frame),
+                        None => self.process_frame(now, frame, tx, sockets),
+                    },
                 }
             });
         }
@@ -241,6 +248,22 @@ impl Interface {
     /// ephemeral share must be the same worker's (`SocketSetConfig::ephemeral_share`).
     pub fn set_steering(&mut self, steering: Steering) {
         self.steering = Some(steering);
+    }
+
+    /// Names the directory of connections every worker shares, so that a segment of a
+    /// connection another worker owns is handed to it.
+    pub fn set_flow_directory(&mut self, flows: std::sync::Arc<dyn FlowDirectory>) {
+        self.flows = Some(flows);
+    }
+
+    /// The other worker that owns `tuple`, if this one does not have it.
+    fn stray_owner(&self, tuple: &crate::socket::FourTuple, sockets: &mut SocketSet) -> Option<u16> {
+        let flows = self.flows.as_ref()?;
+        if sockets.has_connection(tuple) {
+            return None;
+        }
+        let owner = flows.owner(tuple)?;
+        (Some(owner) != self.steering.map(|s| s.worker)).then_some(owner)
     }
 
     /// The frames received since the last call that belong to other workers.

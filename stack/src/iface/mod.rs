@@ -21,4 +21,4 @@ pub use interface::Interface;
 pub use neighbor::{NeighborCache, NeighborConfig};
 pub use rate_limit::TokenBucket;
 pub use stats::{DropReason, Stats};
-pub use steering::{Handoff, HandoffTarget, Steering, Verdict};
+pub use steering::{FlowDirectory, Handoff, HandoffTarget, Steering, Verdict};

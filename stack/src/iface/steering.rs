@@ -11,7 +11,10 @@
 //! The check reads four fixed header fields and never rejects a frame: anything it cannot
 //! classify stays local and meets the full validation there.
 
-use crate::socket::{PortShare, EPHEMERAL_FIRST};
+use core::net::SocketAddrV4;
+
+use crate::socket::{FourTuple, PortShare, EPHEMERAL_FIRST};
+use crate::wire::Ipv4Addr;
 
 /// This worker's place among the workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +32,15 @@ pub enum Verdict {
     HandOff(u16),
     /// Processed here, and a copy goes to every other worker (ARP replies).
     LocalAndShare,
+    /// A segment of an established flow on a listening port: processed here if this
+    /// worker has the connection, else handed to the worker the flow directory names
+    /// (a kernel peer may move a flow to another transmit queue mid-connection).
+    LocalIfOwned(FourTuple),
+}
+
+/// Which worker owns a connection, for segments that reach a worker without it.
+pub trait FlowDirectory: Send + Sync + core::fmt::Debug {
+    fn owner(&self, tuple: &FourTuple) -> Option<u16>;
 }
 
 /// A frame for another worker, copied out of the receive ring.
@@ -51,6 +63,8 @@ const ETHERTYPE_ARP: u16 = 0x0806;
 const ARP_REPLY: u16 = 2;
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
+const TCP_SYN: u8 = 0x02;
+const TCP_ACK: u8 = 0x10;
 
 impl Steering {
     pub fn classify(&self, frame: &[u8]) -> Verdict {
@@ -83,7 +97,20 @@ impl Steering {
         let l4 = l3 + usize::from(version_ihl & 0x0f) * 4;
         let Some(dst_port) = be16(frame, l4 + 2) else { return Verdict::Local };
         if dst_port < EPHEMERAL_FIRST {
-            return Verdict::Local;
+            return match (protocol, frame.get(l4 + 13), be16(frame, l4), frame.get(l3 + 12..l3 + 20)) {
+                // A SYN opens a connection here; anything else may belong to another worker.
+                (PROTO_TCP, Some(&flags), Some(src_port), Some(addrs))
+                    if flags & (TCP_SYN | TCP_ACK) != TCP_SYN =>
+                {
+                    let src = Ipv4Addr::new(addrs[0], addrs[1], addrs[2], addrs[3]);
+                    let dst = Ipv4Addr::new(addrs[4], addrs[5], addrs[6], addrs[7]);
+                    Verdict::LocalIfOwned(FourTuple {
+                        local: SocketAddrV4::new(dst, dst_port),
+                        remote: SocketAddrV4::new(src, src_port),
+                    })
+                }
+                _ => Verdict::Local,
+            };
         }
         match PortShare::owner_of(dst_port, self.workers) {
             owner if owner == self.worker => Verdict::Local,
@@ -123,7 +150,13 @@ mod tests {
         assert_eq!(steering.classify(&tcp_frame(50_001, false)), Verdict::HandOff(1));
         assert_eq!(steering.classify(&tcp_frame(50_000, false)), Verdict::Local);
         assert_eq!(steering.classify(&tcp_frame(50_001, true)), Verdict::HandOff(1));
-        assert_eq!(steering.classify(&tcp_frame(8080, false)), Verdict::Local, "listening ports stay");
+        assert!(
+            matches!(steering.classify(&tcp_frame(8080, false)), Verdict::LocalIfOwned(t) if t.local.port() == 8080),
+            "segments to listening ports stay unless another worker owns the flow"
+        );
+        let mut syn = tcp_frame(8080, false);
+        syn[14 + 20 + 13] = TCP_SYN;
+        assert_eq!(steering.classify(&syn), Verdict::Local, "a SYN opens the connection where it lands");
         let single = Steering { worker: 0, workers: 1 };
         assert_eq!(single.classify(&tcp_frame(50_001, false)), Verdict::Local);
     }

@@ -122,6 +122,9 @@ pub struct SocketSetConfig {
     /// The slice of the ephemeral range this set allocates from: with several workers,
     /// each takes its own residue class, so the port of a reply names its worker.
     pub ephemeral_share: PortShare,
+    /// Record connections as they come and go (`take_flow_changes`), for a directory
+    /// shared by several workers.
+    pub track_flows: bool,
 }
 
 impl Default for SocketSetConfig {
@@ -132,6 +135,7 @@ impl Default for SocketSetConfig {
             secret: [0; 16],
             tcp: TcpConfig::default(),
             ephemeral_share: PortShare::WHOLE,
+            track_flows: false,
         }
     }
 }
@@ -150,6 +154,8 @@ pub struct SocketSet {
     tx_ready: VecDeque<SocketHandle>,
     ephemeral: EphemeralPorts,
     ports: PortLedger,
+    /// Connections created (true) or freed (false) since the last `take_flow_changes`.
+    flow_changes: Vec<(FourTuple, bool)>,
     next_icmp_ident: u16,
     tcp: TcpTables,
 }
@@ -167,6 +173,7 @@ impl SocketSet {
             tx_ready: VecDeque::new(),
             ephemeral: EphemeralPorts::new(config.ephemeral_seed, config.ephemeral_share),
             ports: PortLedger::default(),
+            flow_changes: Vec::new(),
             next_icmp_ident: (config.ephemeral_seed >> 16) as u16,
             tcp: TcpTables::new(config.secret, config.tcp),
         }
@@ -412,6 +419,12 @@ impl SocketSet {
                 self.open -= 1;
             }
         }
+    }
+
+    /// The connections created (`true`) or freed (`false`) since the last call, when
+    /// `track_flows` is set.
+    pub fn take_flow_changes(&mut self, out: &mut Vec<(FourTuple, bool)>) {
+        out.append(&mut self.flow_changes);
     }
 
     /// The local ports that came into use or went out of use since the last call.

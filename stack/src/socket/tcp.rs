@@ -353,6 +353,9 @@ impl SocketSet {
         *self.tcp_mut(handle)? = TcpSocket::Connection(Box::new(entry));
         self.tcp.insert_connection(tuple, handle);
         self.ports.acquire(Transport::Tcp, tuple.local.port());
+        if self.config.track_flows {
+            self.flow_changes.push((tuple, true));
+        }
         self.tcp.stats.active_opens += 1;
         self.tcp_changed(handle);
         Ok(())
@@ -397,6 +400,11 @@ impl SocketSet {
         entry.conn.consume(consumed.min(len));
         self.after_transfer_call(handle);
         Ok(Some(result))
+    }
+
+    /// Whether a connection with these endpoints lives in this set.
+    pub fn has_connection(&mut self, tuple: &FourTuple) -> bool {
+        self.tcp.find(tuple).is_some()
     }
 
     pub fn is_listener(&self, handle: SocketHandle) -> bool {
@@ -676,6 +684,9 @@ impl SocketSet {
             let tuple = FourTuple { local: entry.conn.local(), remote: entry.conn.remote() };
             self.tcp.remove_connection(&tuple);
             self.ports.release(Transport::Tcp, tuple.local.port());
+            if self.config.track_flows {
+                self.flow_changes.push((tuple, false));
+            }
         }
         self.free_slot(handle);
     }
@@ -815,6 +826,9 @@ impl SocketSet {
         }
         self.tcp.insert_connection(tuple, handle);
         self.ports.acquire(Transport::Tcp, tuple.local.port());
+        if self.config.track_flows {
+            self.flow_changes.push((tuple, true));
+        }
         self.tcp.stats.passive_opens += 1;
         self.tcp.stats.segments_in += 1;
         self.tcp_changed(handle);

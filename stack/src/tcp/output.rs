@@ -110,7 +110,7 @@ impl Connection {
             // hole at SND.UNA.
             self.retransmit_head = false;
             let available = if self.data_end().gt(self.snd_una) { self.data_end() - self.snd_una } else { 0 };
-            let mut len = available.min(self.smss);
+            let mut len = available.min(self.send_mss());
             if self.sack_ok {
                 let snd_una = self.snd_una;
                 if let Some((start, _)) =
@@ -172,7 +172,7 @@ impl Connection {
                 // back a window smaller than both the MSS and half the largest window;
                 // send what fits rather than wait forever for it to grow.
                 let usable = self.snd_wnd.min(self.cc.cwnd()).saturating_sub(self.bytes_in_flight());
-                let len = (self.data_end() - self.snd_nxt).min(usable).min(self.smss);
+                let len = (self.data_end() - self.snd_nxt).min(usable).min(self.send_mss());
                 if len > 0 {
                     let seq = self.snd_nxt;
                     let fin = self.fin_queued && seq + len == self.data_end();
@@ -216,7 +216,7 @@ impl Connection {
         match self.scoreboard.next_seg(self.snd_una, self.snd_max, self.smss, false)? {
             NextSeg::Retransmit { seq, len } | NextSeg::Rescue { seq, len } => {
                 let data_end = self.data_end();
-                let data = if data_end.gt(seq) { len.min(self.smss).min(data_end - seq) } else { 0 };
+                let data = if data_end.gt(seq) { len.min(self.send_mss()).min(data_end - seq) } else { 0 };
                 let fin = self.fin_queued && seq + data == data_end && (seq + len).gt(data_end);
                 (data > 0 || fin).then_some((seq, data, fin))
             }
@@ -267,11 +267,12 @@ impl Connection {
         } else {
             self.snd_wnd.min(self.cc.cwnd() + self.recovery_inflation).saturating_sub(in_flight)
         };
-        let mut len = available.min(window).min(self.smss);
+        let send_mss = self.send_mss();
+        let mut len = available.min(window).min(send_mss);
         // Sender silly-window avoidance with Nagle (RFC 9293 §3.8.6.2.1, §3.7.4): send a
         // full segment, or everything left when nothing is in flight (or Nagle is off),
         // or at least half the largest window the peer has offered.
-        let full = len >= self.smss;
+        let full = len >= send_mss;
         let everything = len == available && len > 0;
         let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
         // Once the application has shut down writing no more data can join the tail: send it.
@@ -281,6 +282,21 @@ impl Connection {
         }
         let fin = self.fin_queued && !self.fin_sent() && self.snd_nxt + len == data_end;
         (len, fin)
+    }
+
+    /// The payload that fits a segment sent now: SMSS less the SACK option it will carry
+    /// while out-of-order data waits (RFC 9293 §3.7.1: the MSS counts no options; Linux's
+    /// tcp_current_mss does the same). Without this, a full-sized data segment with SACK
+    /// blocks exceeds the MTU and is dropped at every try.
+    pub(super) fn send_mss(&self) -> usize {
+        if !(self.sack_ok && self.recv.has_out_of_order()) {
+            return self.smss;
+        }
+        // The option is NOP NOP kind length, then 8 bytes a block; the 40 bytes of options
+        // hold 3 blocks beside timestamps, 4 without.
+        let max_blocks = if self.ts_ok { 3 } else { 4 };
+        let blocks = self.recv.sack_blocks(self.rcv_nxt).len().min(max_blocks);
+        self.smss.saturating_sub(4 + 8 * blocks).max(64)
     }
 
     fn base_header(&self, now: Instant, seq: SeqNumber, flags: TcpFlags) -> TcpRepr<'static> {

@@ -25,6 +25,12 @@ pub struct MemoryWire;
 impl MemoryWire {
     /// A link between `a` queues on one side and `b` on the other.
     pub fn pair(a: usize, b: usize) -> (Vec<MemoryDevice>, Vec<MemoryDevice>) {
+        MemoryWire::pair_scattered(a, b, 0)
+    }
+
+    /// Like `pair`, but every `every`-th frame (0: none) goes to the queue after its
+    /// flow's, as when a kernel peer moves a flow to another transmit queue.
+    pub fn pair_scattered(a: usize, b: usize, every: u64) -> (Vec<MemoryDevice>, Vec<MemoryDevice>) {
         let (a_tx, a_rx): (Vec<_>, Vec<_>) = (0..a.max(1)).map(|_| bounded(QUEUE_FRAMES)).unzip();
         let (b_tx, b_rx): (Vec<_>, Vec<_>) = (0..b.max(1)).map(|_| bounded(QUEUE_FRAMES)).unzip();
         let a_tx: Arc<[Sender<Vec<u8>>]> = a_tx.into();
@@ -36,6 +42,7 @@ impl MemoryWire {
                     rx,
                     peer: peer.clone(),
                     dropped: dropped.clone(),
+                    scatter_every: every,
                     rx_frames: 0,
                     tx_frames: 0,
                 })
@@ -50,6 +57,7 @@ pub struct MemoryDevice {
     rx: Receiver<Vec<u8>>,
     peer: Arc<[Sender<Vec<u8>>]>,
     dropped: Arc<AtomicU64>,
+    scatter_every: u64,
     rx_frames: u64,
     tx_frames: u64,
 }
@@ -84,8 +92,13 @@ impl phy::TxToken for MemoryTx<'_> {
     fn consume<R>(self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let mut frame = vec![0; len];
         let result = f(&mut frame);
-        let queue = queue_of(&frame, self.device.peer.len());
+        let queues = self.device.peer.len();
+        let mut queue = queue_of(&frame, queues);
         self.device.tx_frames += 1;
+        let every = self.device.scatter_every;
+        if every > 0 && self.device.tx_frames.is_multiple_of(every) {
+            queue = (queue + 1) % queues;
+        }
         if self.device.peer[queue].try_send(frame).is_err() {
             self.device.dropped.fetch_add(1, Ordering::Relaxed);
         }

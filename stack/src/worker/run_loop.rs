@@ -19,7 +19,7 @@ use super::runtime::{PollMode, Shared};
 use super::view::WorkerView;
 use super::wake::poll_readable;
 use crate::iface::{HandoffTarget, Interface};
-use crate::socket::{PortChange, Readiness, SocketHandle, SocketSet};
+use crate::socket::{FourTuple, PortChange, Readiness, SocketHandle, SocketSet};
 use crate::time::Instant;
 
 /// Frames handed in, and requests, taken per iteration at most (the rest wait a turn,
@@ -44,6 +44,7 @@ pub(super) struct Worker<D: QueueDevice, H: Handler> {
     pub connecting: Vec<SocketHandle>,
     pub closed_now: Vec<SocketHandle>,
     pub port_changes: Vec<PortChange>,
+    pub flow_changes: Vec<(FourTuple, bool)>,
     pub udp_buf: Box<[u8]>,
     pub iterations: u64,
     pub idle_iterations: u64,
@@ -312,11 +313,17 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
     }
 
     /// Registers the ports that came into use with the filter in front of the stack,
-    /// and withdraws those no longer used.
+    /// and withdraws those no longer used; records the connections that came and went
+    /// in the shared flow directory. Runs before the flush, so a SYN-ACK leaves only
+    /// once the other workers can find its connection.
     fn sync_ports(&mut self) {
         self.sockets.take_port_changes(&mut self.port_changes);
         for change in self.port_changes.drain(..) {
             self.shared.ports.apply(change);
+        }
+        self.sockets.take_flow_changes(&mut self.flow_changes);
+        for (tuple, open) in self.flow_changes.drain(..) {
+            self.shared.flows.set(tuple, self.index as u16, open);
         }
     }
 

@@ -12,6 +12,7 @@ use super::blocking_state::BlockingSockets;
 use super::clock::Clock;
 use super::command::Command;
 use super::device::QueueDevice;
+use super::flows::FlowTable;
 use super::handler::Handler;
 use super::ports::{PortFilter, PortRegistrar};
 use super::run_loop::Worker;
@@ -84,6 +85,7 @@ pub(super) struct Shared {
     pub stopping: AtomicBool,
     pub peers: Vec<Peer>,
     pub ports: PortRegistrar,
+    pub flows: Arc<FlowTable>,
     pub handoff_overflows: AtomicU64,
     next_worker: AtomicUsize,
 }
@@ -138,6 +140,7 @@ impl Runtime {
             stopping: AtomicBool::new(false),
             peers,
             ports: PortRegistrar::new(config.ports.clone()),
+            flows: Arc::new(FlowTable::new()),
             handoff_overflows: AtomicU64::new(0),
             next_worker: AtomicUsize::new(0),
         });
@@ -151,9 +154,11 @@ impl Runtime {
             let share = PortShare { index: index as u16, of: count as u16 };
             if count > 1 {
                 iface.set_steering(Steering { worker: share.index, workers: share.of });
+                iface.set_flow_directory(shared.flows.clone());
             }
             let sockets = SocketSet::new(SocketSetConfig {
                 ephemeral_share: share,
+                track_flows: count > 1,
                 ephemeral_seed: config.sockets.ephemeral_seed
                     ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 ..config.sockets
@@ -174,6 +179,7 @@ impl Runtime {
                 connecting: Vec::new(),
                 closed_now: Vec::new(),
                 port_changes: Vec::new(),
+                flow_changes: Vec::new(),
                 udp_buf: vec![0; crate::socket::udp::MAX_PAYLOAD].into_boxed_slice(),
                 iterations: 0,
                 idle_iterations: 0,

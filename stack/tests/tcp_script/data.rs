@@ -647,3 +647,43 @@ fn consuming_in_place_opens_the_window_too() {
     s.conn.consume(2000);
     s.expect(&[our_ack(4380, 3000)]);
 }
+
+#[test]
+fn full_segments_leave_room_for_the_sack_blocks_they_carry() {
+    // RFC 9293 §3.7.1: the MSS counts no TCP options, so a segment that carries SACK blocks
+    // (RFC 2018) for out-of-order data waiting here carries that much less data. Found on
+    // veth: full-sized echo segments with a SACK block exceeded the MTU and were dropped
+    // as too big at every retransmission.
+    let syn = TcpRepr { options: TcpOptions { sack_permitted: true, ..PEER_SYN.options }, ..PEER_SYN };
+    let syn_ack = TcpRepr {
+        flags: SYN_ACK,
+        seq_number: LOCAL_SEQ,
+        ack_number: REMOTE_SEQ + 1,
+        options: TcpOptions { mss: Some(OUR_MSS as u16), sack_permitted: true, ..NO_OPTIONS },
+        ..RECV_TEMPL
+    };
+    let ack = TcpRepr { seq_number: REMOTE_SEQ + 1, ack_number: LOCAL_SEQ + 1, ..SEND_TEMPL };
+    let mut s = Script::established_with(TcpConfig { nodelay: true, ..config() }, &syn, &syn_ack, &ack);
+    // 100 bytes past a 100-byte hole.
+    s.peer_sends(&TcpRepr {
+        seq_number: REMOTE_SEQ + 1 + 100,
+        ack_number: LOCAL_SEQ + 1,
+        payload: &[7; 100],
+        ..SEND_TEMPL
+    });
+    let block = SackBlocks::from_slice(&[(REMOTE_SEQ + 1 + 100, REMOTE_SEQ + 1 + 200)]);
+    let with_sack = |repr: TcpRepr<'static>| TcpRepr {
+        options: TcpOptions { sack_blocks: block, ..NO_OPTIONS },
+        window_len: RECV_TEMPL.window_len,
+        ..repr
+    };
+    s.expect(&[with_sack(TcpRepr { seq_number: LOCAL_SEQ + 1, ack_number: REMOTE_SEQ + 1, ..RECV_TEMPL })]);
+    let payload = data(3000);
+    assert_eq!(s.conn.send(&payload), Ok(3000));
+    // One block: NOP NOP kind length + 8 bytes = 12 option bytes, so 1448 bytes a segment.
+    let seg = |from: usize, to: usize| TcpRepr {
+        options: TcpOptions { sack_blocks: block, ..NO_OPTIONS },
+        ..ours(from, &payload[from..to])
+    };
+    s.expect(&[seg(0, 1448), seg(1448, 2896), TcpRepr { flags: PSH_ACK, ..seg(2896, 3000) }]);
+}
