@@ -23,24 +23,24 @@ use crate::perf::target_dir;
 use crate::tools::{self, AptTool, Provides};
 use crate::veth;
 
-/// Options of `cargo xtask bench echo`, the first four shared with `bench http` (ignored by
-/// the other benchmarks).
+/// Options of `cargo xtask bench echo`, shared with `bench latency` and (the first four)
+/// `bench http` (ignored by the other benchmarks).
 #[derive(Args, Debug)]
 pub struct Options {
-    /// echo, http: the veth lab's namespace prefix (PREFIX-a, PREFIX-b); must not exist yet.
+    /// echo, latency, http: the veth lab's namespace prefix (PREFIX-a, PREFIX-b); must not exist yet.
     #[arg(long, value_name = "PREFIX", default_value = "bench")]
     pub netns_prefix: String,
-    /// echo, http: rounds per server and connection count.
+    /// echo, latency, http: rounds per server and configuration.
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: u32,
-    /// echo, http: seconds measured per round.
+    /// echo, latency, http: seconds measured per round.
     #[arg(long, value_name = "S", default_value_t = 5.0)]
     pub secs: f64,
-    /// echo, http: seconds of load before each round's measurement.
+    /// echo, latency, http: seconds of load before each round's measurement.
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     pub warmup: f64,
-    /// echo: also run Sluice with `--poll adaptive` in every round.
+    /// echo, latency: also run Sluice with `--poll adaptive` in every round.
     #[arg(long)]
     pub adaptive: bool,
 }
@@ -188,7 +188,8 @@ impl Run<'_> {
     }
 }
 
-pub fn run(root: &Path, options: &Options) -> Result<()> {
+/// Runs the benchmark and writes its table into `results` (bench/results/ for a full run).
+pub fn run(root: &Path, options: &Options, results: &Path) -> Result<()> {
     tools::require_root("bench echo (it creates network namespaces and attaches XDP)")?;
     if !(options.secs > 0.0 && options.warmup >= 0.0) {
         bail!("--secs must be > 0 and --warmup >= 0");
@@ -237,7 +238,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let load = format!("{load_before} before, {} after", load_average());
     let report = report(root, options, &load, &stacks, &samples)?;
     println!("\n{report}");
-    let path = lab::results_dir(root)?.join(format!("echo-{}.md", lab::today()?));
+    std::fs::create_dir_all(results).with_context(|| format!("could not create {}", results.display()))?;
+    let path = results.join(format!("echo-{}.md", lab::today()?));
     std::fs::write(&path, report).with_context(|| format!("could not write {}", path.display()))?;
     println!("written to {}", path.display());
     Ok(())

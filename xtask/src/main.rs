@@ -10,9 +10,12 @@ mod fuzz;
 mod http_bench;
 mod http_smoke;
 mod lab;
+mod latency_bench;
+mod latency_chart;
 mod netns;
 mod nginx;
 mod perf;
+mod progress;
 mod run;
 mod steps;
 mod test;
@@ -90,16 +93,21 @@ enum Task {
     /// Runs the HTTP smoke test of `cargo xtask test` alone (root): curl and wrk against
     /// `sluice serve http-echo` on a veth lab, every response checked.
     SmokeHttp,
-    /// Runs the criterion benchmarks in bench/, or with NAME `tcp-instructions` the TCP
-    /// figures: instructions (callgrind) and ns per request/response, bulk Gbit/s, or with
-    /// NAME `echo` TCP echo on veth, Sluice against the kernel stack (root), or with NAME `http`
-    /// wrk against Sluice's HTTP echo, the same app on the kernel stack and nginx (root).
+    /// Without NAME a quick suite (under two minutes once built): the criterion benchmarks
+    /// with short measurement times, then (as root) 3-second latency and echo runs on veth,
+    /// written to target/bench-quick/. With NAME one benchmark in full: `latency` (echo
+    /// latency distributions and charts, Sluice against the kernel stack), `echo` (TCP echo
+    /// round trips), `http` (wrk against Sluice's HTTP echo, its kernel-stack twin and
+    /// nginx), `tcp-instructions` (instructions and ns per TCP transaction), or a criterion
+    /// filter. The veth benchmarks need root.
     Bench {
-        /// Run only the benchmarks whose id contains NAME (e.g. `checksum`, `parse`, `tcp`);
-        /// `tcp-instructions` runs bench/src/bin/tcp_perf natively and under callgrind;
-        /// `echo` runs bench/src/bin/echo_load against `sluice serve echo` and kernel_echo,
-        /// writing the table to bench/results/echo-DATE.md; `http` runs wrk against
-        /// `sluice serve http-echo`, `--stack kernel` and nginx, writing bench/results/http-DATE.*.
+        /// `latency` runs bench/src/bin/latency against `sluice serve echo|udp-echo` and
+        /// kernel_echo, closed and open loop, writing bench/results/latency-DATE.{md,json}
+        /// with .hgrm files and SVG charts; `echo` runs bench/src/bin/echo_load against the
+        /// same servers, writing bench/results/echo-DATE.md; `http` runs wrk, writing
+        /// bench/results/http-DATE.*; `tcp-instructions` runs bench/src/bin/tcp_perf natively
+        /// and under callgrind; any other NAME runs the criterion benchmarks whose id contains
+        /// it (e.g. `checksum`, `parse`, `tcp`).
         name: Option<String>,
         #[command(flatten)]
         echo: echo_bench::Options,
@@ -190,11 +198,17 @@ fn run(cli: Cli) -> Result<()> {
         Task::Demo { sim: false, netns_prefix } => demo::run(&root, &netns_prefix),
         Task::SmokeHttp => http_smoke::run(&root),
         Task::Bench { name, .. } if name.as_deref() == Some(TCP_FIGURES) => perf::tcp_figures(&root),
-        Task::Bench { name, echo, .. } if name.as_deref() == Some(ECHO) => echo_bench::run(&root, &echo),
+        Task::Bench { name, echo, .. } if name.as_deref() == Some(ECHO) => {
+            echo_bench::run(&root, &echo, &lab::results_dir(&root)?)
+        }
+        Task::Bench { name, echo, .. } if name.as_deref() == Some(LATENCY) => {
+            latency_bench::run(&root, &echo, latency_bench::FULL, &lab::results_dir(&root)?)
+        }
         Task::Bench { name, echo, http } if name.as_deref() == Some(HTTP) => {
             http_bench::run(&root, &echo, &http)
         }
-        Task::Bench { name, .. } => bench(name.as_deref()),
+        Task::Bench { name: None, echo, .. } => quick_bench(&root, &echo),
+        Task::Bench { name: Some(name), .. } => bench(&name),
         Task::Fuzz { target, inputs, secs, asan, fuzzer_args } => {
             tools::ensure_cargo_fuzz()?;
             let sanitizer = if asan { fuzz::Sanitizer::Address } else { fuzz::Sanitizer::None };
@@ -209,13 +223,52 @@ const TCP_FIGURES: &str = "tcp-instructions";
 const ECHO: &str = "echo";
 /// The benchmark name `cargo xtask bench` treats as the veth HTTP benchmark.
 const HTTP: &str = "http";
+/// The benchmark name `cargo xtask bench` treats as the veth latency benchmark.
+const LATENCY: &str = "latency";
+/// Where the quick suite writes its results, under the target directory: a quick run's
+/// numbers are a smoke check, not results to keep.
+const QUICK_RESULTS: &str = "bench-quick";
+/// Seconds measured per run in the quick suite, and the warm-up before.
+const QUICK_SECS: f64 = 3.0;
+const QUICK_WARMUP: f64 = 0.5;
+/// Criterion settings of the quick suite, in seconds.
+const QUICK_CRITERION: [&str; 4] = ["--warm-up-time", "0.3", "--measurement-time", "1"];
 
-fn bench(name: Option<&str>) -> Result<()> {
-    let mut cmd = Cmd::cargo().args(["bench", "-p", "sluice-bench"]);
-    if let Some(name) = name {
-        cmd = cmd.args(["--", name]);
+fn bench(name: &str) -> Result<()> {
+    Cmd::cargo().args(["bench", "-p", "sluice-bench", "--", name]).run()
+}
+
+/// `cargo xtask bench` without a name: every criterion benchmark briefly, then one round
+/// each of the latency (TCP, closed loop, 1 connection) and echo benchmarks for
+/// `QUICK_SECS` seconds. The veth part needs root; without it, it is left out with a note.
+fn quick_bench(root: &Path, lab: &echo_bench::Options) -> Result<()> {
+    let started = std::time::Instant::now();
+    // Only the bench targets (`--benches` takes the library too, whose test harness would
+    // not understand criterion's options).
+    Cmd::cargo().args(["bench", "-p", "sluice-bench", "--bench", "*", "--"]).args(QUICK_CRITERION).run()?;
+    if !tools::is_root()? {
+        println!(
+            "\nnote: the veth latency and echo runs need root; run `sudo -E env \"PATH=$PATH\" cargo xtask \
+             bench` for them"
+        );
+        return Ok(());
     }
-    cmd.run()
+    let quick = echo_bench::Options {
+        netns_prefix: lab.netns_prefix.clone(),
+        rounds: 1,
+        secs: QUICK_SECS,
+        warmup: QUICK_WARMUP,
+        adaptive: false,
+    };
+    let results = perf::target_dir(root).join(QUICK_RESULTS);
+    latency_bench::run(root, &quick, latency_bench::QUICK, &results)?;
+    echo_bench::run(root, &quick, &results)?;
+    println!(
+        "\nquick suite done in {:.0} s; for full runs: `cargo xtask bench latency`, `cargo xtask bench echo`, \
+         `cargo xtask bench http`, `cargo xtask bench tcp-instructions`",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 #[cfg(test)]

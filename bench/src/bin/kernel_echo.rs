@@ -1,9 +1,13 @@
-//! TCP echo (RFC 862) on the kernel stack, the baseline of `cargo xtask bench echo`.
+//! Echo (RFC 862) on the kernel stack, the baseline of `cargo xtask bench echo` and
+//! `cargo xtask bench latency`.
 //!
-//! The same application as `sluice serve echo`, written as a kernel user would: one thread,
-//! one epoll loop (mio), non-blocking sockets with TCP_NODELAY, every byte sent back in
-//! order. A connection whose peer does not read is not read either until its echo drains.
-//! Prints `ready` on stdout once listening; exits with status 0 on SIGINT or SIGTERM.
+//! The same applications as `sluice serve echo` and `sluice serve udp-echo`, written as a
+//! kernel user would: one thread, one epoll loop (mio), non-blocking sockets. TCP (the
+//! default) uses TCP_NODELAY and sends every byte back in order; a connection whose peer
+//! does not read is not read either until its echo drains. With `--udp` every datagram
+//! goes back to its sender as it came; one the socket buffer cannot take is dropped, as
+//! UDP may. Prints `ready` on stdout once listening; exits with status 0 on SIGINT or
+//! SIGTERM.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
@@ -12,20 +16,23 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 #[derive(Parser)]
-#[command(about = "Single-threaded epoll TCP echo server on the kernel stack")]
+#[command(about = "Single-threaded epoll TCP or UDP echo server on the kernel stack")]
 struct Options {
     /// The address to listen on.
     #[arg(long, value_name = "IP:PORT")]
     listen: SocketAddr,
+    /// Echo UDP datagrams instead of TCP streams.
+    #[arg(long)]
+    udp: bool,
 }
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const STOP: Token = Token(usize::MAX);
-/// Bytes read from a connection at a time.
+/// Bytes read from a connection at a time; also the largest datagram echoed whole.
 const READ_CHUNK: usize = 64 * 1024;
 
 struct Conn {
@@ -64,6 +71,27 @@ fn serve(conn: &mut Conn, buf: &mut [u8]) -> std::io::Result<State> {
     }
 }
 
+/// Echoes every datagram waiting on `socket` to its sender.
+fn serve_datagrams(socket: &UdpSocket, buf: &mut [u8]) -> std::io::Result<()> {
+    loop {
+        let (n, peer) = match socket.recv_from(buf) {
+            Ok(received) => received,
+            Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        match socket.send_to(&buf[..n], peer) {
+            Ok(_) => {}
+            // Socket buffer full: the echo is dropped, as the network could drop it.
+            Err(err) if err.kind() == ErrorKind::WouldBlock => {}
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            // The peer's port is gone (ICMP unreachable); others may still be there.
+            Err(err) if err.kind() == ErrorKind::ConnectionRefused => {}
+            Err(err) => return Err(err),
+        }
+    }
+}
+
 /// Blocks SIGINT and SIGTERM in this thread and every thread it starts afterwards, so
 /// that only `sigwait` receives them.
 fn stop_signals() -> libc::sigset_t {
@@ -77,6 +105,14 @@ fn stop_signals() -> libc::sigset_t {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         set
     }
+}
+
+/// Tells the benchmark the server is listening.
+fn ready() -> Result<()> {
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "ready")?;
+    stdout.flush()?;
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -100,18 +136,34 @@ fn main() -> Result<()> {
         });
     }
 
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut events = Events::with_capacity(1024);
+    if options.udp {
+        let mut socket = UdpSocket::bind(options.listen).with_context(|| {
+            format!("could not bind UDP {}; does this namespace hold that address?", options.listen)
+        })?;
+        poll.registry().register(&mut socket, LISTENER, Interest::READABLE)?;
+        ready()?;
+        while !stopping.load(Ordering::Acquire) {
+            match poll.poll(&mut events, None) {
+                Ok(()) => {}
+                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err).context("epoll_wait failed"),
+            }
+            if events.iter().any(|e| e.token() == LISTENER) {
+                serve_datagrams(&socket, &mut buf).context("the UDP socket failed")?;
+            }
+        }
+        return Ok(());
+    }
+
     let mut listener = TcpListener::bind(options.listen).with_context(|| {
         format!("could not listen on {}; does this namespace hold that address?", options.listen)
     })?;
     poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
     let mut conns: Vec<Option<Conn>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
-    let mut buf = vec![0u8; READ_CHUNK];
-    let mut events = Events::with_capacity(1024);
-
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "ready")?;
-    stdout.flush()?;
+    ready()?;
 
     while !stopping.load(Ordering::Acquire) {
         match poll.poll(&mut events, None) {
