@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use crate::cmd::Cmd;
 use crate::http_bench::{self, Mode, Plan, Session, Stack};
 use crate::lab::{self, KernelAddress, Lab, Readiness, Server};
+use crate::latency_chart;
 use crate::netns;
 use crate::perf::target_dir;
 use crate::tools;
@@ -85,7 +86,8 @@ pub fn run(root: &Path, netns_prefix: &str) -> Result<()> {
 
 /// The latency step: sluice-bench's closed-loop `latency` client (issue 5, item 3), one
 /// connection, against Sluice's TCP echo and the kernel's, each distribution written as an
-/// `.hgrm` file into target/demo/ and its percentiles printed. Skipped, saying so, in a
+/// `.hgrm` file into target/demo/, its percentiles printed, and both drawn into one chart
+/// (target/demo/latency.svg, HdrHistogram's percentile axis). Skipped, saying so, in a
 /// checkout without bench/src/bin/latency.rs.
 fn latency_chart(root: &Path, session: &Session) -> Result<Vec<PathBuf>> {
     if !root.join("bench/src/bin/latency.rs").is_file() {
@@ -132,12 +134,32 @@ fn latency_chart(root: &Path, session: &Session) -> Result<Vec<PathBuf>> {
             .read()?;
         server.stop()?;
         println!("{:<28} {}", stack.label(), out.trim());
-        written.push(hgrm);
+        written.push((stack, hgrm));
     }
-    for path in &written {
+    let runs: Vec<(Stack, Vec<latency_chart::Point>)> = written
+        .iter()
+        .map(|(stack, hgrm)| {
+            let text = std::fs::read_to_string(hgrm)
+                .with_context(|| format!("could not read {}", hgrm.display()))?;
+            Ok((*stack, latency_chart::parse_hgrm(&text).with_context(|| format!("in {}", hgrm.display()))?))
+        })
+        .collect::<Result<_>>()?;
+    let series: Vec<latency_chart::Series<'_>> = runs
+        .iter()
+        .map(|(stack, points)| latency_chart::Series {
+            label: stack.label(),
+            color: if *stack == Stack::Sluice { plotters::style::RED } else { plotters::style::BLUE },
+            points,
+        })
+        .collect();
+    let chart = session.logs.join("latency.svg");
+    latency_chart::draw(&chart, "TCP echo latency by percentile, 1 connection, 64 B", &series)?;
+    let mut paths: Vec<PathBuf> = written.into_iter().map(|(_, hgrm)| hgrm).collect();
+    paths.push(chart);
+    for path in &paths {
         println!("written {}", path.display());
     }
-    Ok(written)
+    Ok(paths)
 }
 
 /// The pcap the simulated demo writes, relative to the workspace root.
