@@ -133,7 +133,7 @@ fn latency_chart(root: &Path, session: &Session) -> Result<Vec<PathBuf>> {
             .arg(&hgrm)
             .read()?;
         server.stop()?;
-        println!("{:<28} {}", stack.label(), out.trim());
+        println!("{:<28} {}", latency_label(stack), out.trim());
         written.push((stack, hgrm));
     }
     let runs: Vec<(Stack, Vec<latency_chart::Point>)> = written
@@ -147,7 +147,7 @@ fn latency_chart(root: &Path, session: &Session) -> Result<Vec<PathBuf>> {
     let series: Vec<latency_chart::Series<'_>> = runs
         .iter()
         .map(|(stack, points)| latency_chart::Series {
-            label: stack.label(),
+            label: latency_label(*stack),
             color: if *stack == Stack::Sluice { plotters::style::RED } else { plotters::style::BLUE },
             points,
         })
@@ -160,6 +160,14 @@ fn latency_chart(root: &Path, session: &Session) -> Result<Vec<PathBuf>> {
         println!("written {}", path.display());
     }
     Ok(paths)
+}
+
+/// The latency step's servers: Sluice's TCP echo, and bench's epoll echo on the kernel.
+fn latency_label(stack: Stack) -> &'static str {
+    match stack {
+        Stack::Sluice => "Sluice TCP echo (AF_XDP, busy poll)",
+        Stack::Kernel | Stack::Nginx => "kernel stack (kernel_echo, epoll)",
+    }
 }
 
 /// The pcap the simulated demo writes, relative to the workspace root.
