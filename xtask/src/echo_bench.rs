@@ -20,7 +20,7 @@ use crate::lab::{
 };
 use crate::netns;
 use crate::perf::target_dir;
-use crate::tools::{self, AptTool, Provides};
+use crate::tools;
 use crate::veth;
 
 /// Options of `cargo xtask bench echo`, shared with `bench latency` and (the first four)
@@ -51,21 +51,6 @@ const CONNECTIONS: [u32; 2] = [1, 64];
 const MESSAGE_SIZE: u32 = 64;
 /// The echo port (RFC 862).
 const PORT: u16 = 7;
-
-/// What the benchmark runs besides cargo: iproute2, ethtool (veth up) and taskset.
-const TOOLS: &[AptTool] = &[
-    AptTool { package: "iproute2", provides: Provides::Program("ip"), why: "to create the veth lab" },
-    AptTool {
-        package: "ethtool",
-        provides: Provides::Program("ethtool"),
-        why: "to switch TX checksum offload off on the kernel peer",
-    },
-    AptTool {
-        package: "util-linux",
-        provides: Provides::Program("taskset"),
-        why: "to pin the servers and the client to their cores",
-    },
-];
 
 /// A server under test.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -195,7 +180,7 @@ pub fn run(root: &Path, options: &Options, results: &Path) -> Result<()> {
         bail!("--secs must be > 0 and --warmup >= 0");
     }
     tools::ensure_apt(tools::BUILD_DEPS)?;
-    tools::ensure_apt(TOOLS)?;
+    tools::ensure_apt(lab::TOOLS)?;
     Cmd::cargo().args(["build", "--release", "-p", "sluice", "-p", "sluice-bench", "--bins"]).run()?;
     let release = target_dir(root).join("release");
     for program in ["sluice", "kernel_echo", "echo_load"] {

@@ -47,19 +47,8 @@ pub struct HttpOptions {
 /// The HTTP port every server listens on.
 pub const PORT: u16 = 8080;
 
-/// What the HTTP benchmarks run besides cargo and wrk.
-pub const TOOLS: &[AptTool] = &[
-    AptTool { package: "iproute2", provides: Provides::Program("ip"), why: "to create the veth lab" },
-    AptTool {
-        package: "ethtool",
-        provides: Provides::Program("ethtool"),
-        why: "to switch TX checksum offload off on the kernel peer",
-    },
-    AptTool {
-        package: "util-linux",
-        provides: Provides::Program("taskset"),
-        why: "to pin the servers and the client to their cores",
-    },
+/// What the HTTP benchmarks run besides cargo and the lab's tools.
+pub const HTTP_TOOLS: &[AptTool] = &[
     AptTool { package: "curl", provides: Provides::Program("curl"), why: "to fetch each server's response" },
     wrk::WRK,
 ];
@@ -360,7 +349,8 @@ pub fn progress_bar() -> ProgressBar {
 /// checks the wrk scripts: what a run needs before the lab.
 pub fn prepare(root: &Path, plan: &Plan) -> Result<(PathBuf, PathBuf)> {
     tools::ensure_apt(tools::BUILD_DEPS)?;
-    tools::ensure_apt(TOOLS)?;
+    tools::ensure_apt(lab::TOOLS)?;
+    tools::ensure_apt(HTTP_TOOLS)?;
     if plan.stacks.contains(&Stack::Nginx) {
         tools::ensure_apt(&[nginx::NGINX])?;
     }

@@ -35,7 +35,8 @@ pub fn describe() -> String {
 
 pub fn run(root: &Path) -> Result<()> {
     tools::require_root("test (its HTTP smoke step creates network namespaces and attaches XDP)")?;
-    tools::ensure_apt(http_bench::TOOLS)?;
+    tools::ensure_apt(crate::lab::TOOLS)?;
+    tools::ensure_apt(http_bench::HTTP_TOOLS)?;
     lab::raise_open_files(512)?;
     let script = wrk::script(root, wrk::CHECK_SCRIPT)?;
     // The debug build the other steps made: correctness, not speed, is checked here.

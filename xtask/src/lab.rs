@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cmd::Cmd;
 use crate::netns;
+use crate::tools::{AptTool, Provides};
 use crate::veth::{self, Topology};
 
 /// The core the servers (Sluice's worker, kernel servers, nginx) are pinned to.
@@ -369,3 +370,18 @@ pub fn results_dir(root: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
     Ok(dir)
 }
+
+/// What every benchmark lab runs besides cargo: iproute2, ethtool (veth up) and taskset.
+pub const TOOLS: &[AptTool] = &[
+    AptTool { package: "iproute2", provides: Provides::Program("ip"), why: "to create the veth lab" },
+    AptTool {
+        package: "ethtool",
+        provides: Provides::Program("ethtool"),
+        why: "to switch TX checksum offload off on the kernel peer",
+    },
+    AptTool {
+        package: "util-linux",
+        provides: Provides::Program("taskset"),
+        why: "to pin the servers and the client to their cores",
+    },
+];

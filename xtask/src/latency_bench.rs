@@ -28,7 +28,7 @@ use crate::latency_chart::{self, Point, Series};
 use crate::netns;
 use crate::perf::target_dir;
 use crate::progress::{self, say};
-use crate::tools::{self, AptTool, Provides};
+use crate::tools;
 use crate::veth;
 
 /// The echo port (RFC 862).
@@ -43,21 +43,6 @@ const PERCENTILES: [(&str, &str); 6] = [
     ("p999_us", "p99.9"),
     ("p9999_us", "p99.99"),
     ("max_us", "max"),
-];
-
-/// What the benchmark runs besides cargo: iproute2, ethtool (veth up) and taskset.
-const TOOLS: &[AptTool] = &[
-    AptTool { package: "iproute2", provides: Provides::Program("ip"), why: "to create the veth lab" },
-    AptTool {
-        package: "ethtool",
-        provides: Provides::Program("ethtool"),
-        why: "to switch TX checksum offload off on the kernel peer",
-    },
-    AptTool {
-        package: "util-linux",
-        provides: Provides::Program("taskset"),
-        why: "to pin the servers and the client to their cores",
-    },
 ];
 
 /// The echo application a server runs (RFC 862).
@@ -283,7 +268,7 @@ pub fn run(root: &Path, options: &Options, configs: &[Config], results: &Path) -
         bail!("--secs must be > 0 and --warmup >= 0");
     }
     tools::ensure_apt(tools::BUILD_DEPS)?;
-    tools::ensure_apt(TOOLS)?;
+    tools::ensure_apt(lab::TOOLS)?;
     Cmd::cargo().args(["build", "--release", "-p", "sluice", "-p", "sluice-bench", "--bins"]).run()?;
     let release = target_dir(root).join("release");
     for program in ["sluice", "kernel_echo", "latency"] {
