@@ -246,3 +246,27 @@ fn a_handler_that_cannot_listen_fails_the_start() {
     let err = Runtime::start(config(1), devices, |_| Twice).err().expect("start fails");
     assert!(err.to_string().contains("already in use"), "{err}");
 }
+
+/// Found by the open-loop latency benchmark: without TCP_NODELAY the echo's response
+/// waited for the ACK of the previous one, which rode on the client's next request, a
+/// whole request interval later.
+#[test]
+fn the_echo_service_answers_without_nagle() {
+    let (server_devices, client_devices) = MemoryWire::pair(1, 1);
+    let server = start(1, server_devices, |_| TcpService::new(TcpServiceKind::Echo, 7));
+    let client = start(2, client_devices, |_| NoHandler);
+    let mut stream = TcpStream::connect(&client.handle(), SocketAddrV4::new(ip(1), 7)).unwrap();
+    stream.write_all(b"ping").unwrap();
+    let mut reply = [0u8; 4];
+    stream.read_exact(&mut reply).unwrap();
+    let nodelay: Vec<bool> = server
+        .handle()
+        .inspect(|view| {
+            view.sockets
+                .iter()
+                .filter_map(|(handle, _)| view.sockets.connection(handle).ok().map(|c| c.config().nodelay))
+                .collect::<Vec<_>>()
+        })
+        .concat();
+    assert_eq!(nodelay, [true], "the accepted connection has TCP_NODELAY");
+}

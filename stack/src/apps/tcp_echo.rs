@@ -82,6 +82,10 @@ impl Handler for TcpService {
 
     fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: SocketHandle, _peer: SocketAddrV4) {
         self.accepted += 1;
+        // An echo answers each write at once: with Nagle, a response waiting for the ACK of
+        // the previous one rides on the client's next request, a whole request interval
+        // late (measured: +200 µs per round trip at 5,000 requests/s).
+        let _ = ctx.set_nodelay(conn, true);
         self.serve(ctx, conn);
     }
 
