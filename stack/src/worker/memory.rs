@@ -43,6 +43,7 @@ impl MemoryWire {
                     peer: peer.clone(),
                     dropped: dropped.clone(),
                     scatter_every: every,
+                    pending: Vec::new(),
                     rx_frames: 0,
                     tx_frames: 0,
                 })
@@ -58,6 +59,8 @@ pub struct MemoryDevice {
     peer: Arc<[Sender<Vec<u8>>]>,
     dropped: Arc<AtomicU64>,
     scatter_every: u64,
+    /// Frames built this iteration; like a NIC's TX ring they leave at `flush`.
+    pending: Vec<Vec<u8>>,
     rx_frames: u64,
     tx_frames: u64,
 }
@@ -92,16 +95,7 @@ impl phy::TxToken for MemoryTx<'_> {
     fn consume<R>(self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let mut frame = vec![0; len];
         let result = f(&mut frame);
-        let queues = self.device.peer.len();
-        let mut queue = queue_of(&frame, queues);
-        self.device.tx_frames += 1;
-        let every = self.device.scatter_every;
-        if every > 0 && self.device.tx_frames.is_multiple_of(every) {
-            queue = (queue + 1) % queues;
-        }
-        if self.device.peer[queue].try_send(frame).is_err() {
-            self.device.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        self.device.pending.push(frame);
         result
     }
 }
@@ -126,7 +120,19 @@ impl Device for MemoryDevice {
 }
 
 impl QueueDevice for MemoryDevice {
-    fn flush(&mut self) {}
+    fn flush(&mut self) {
+        let queues = self.peer.len();
+        for frame in self.pending.drain(..) {
+            let mut queue = queue_of(&frame, queues);
+            self.tx_frames += 1;
+            if self.scatter_every > 0 && self.tx_frames.is_multiple_of(self.scatter_every) {
+                queue = (queue + 1) % queues;
+            }
+            if self.peer[queue].try_send(frame).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
 
     fn wake_fd(&self) -> Option<RawFd> {
         None
