@@ -16,12 +16,12 @@ use clap::Args;
 
 use crate::cmd::Cmd;
 use crate::lab::{
-    self, load_average, shown_spread, KernelAddress, Lab, Readiness, Server, CLIENT_CORE, SERVER_CORE,
+    self, load_average, shown_spread, EchoApp, EchoStack, KernelAddress, Lab, Readiness, Server, CLIENT_CORE,
+    ECHO_PORT, SERVER_CORE,
 };
 use crate::netns;
 use crate::perf::target_dir;
 use crate::tools;
-use crate::veth;
 
 /// Options of `cargo xtask bench echo`, shared with `bench latency` and (the first four)
 /// `bench http` (ignored by the other benchmarks).
@@ -49,30 +49,10 @@ pub struct Options {
 const CONNECTIONS: [u32; 2] = [1, 64];
 /// Bytes per echo message.
 const MESSAGE_SIZE: u32 = 64;
-/// The echo port (RFC 862).
-const PORT: u16 = 7;
-
-/// A server under test.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Stack {
-    SluiceBusy,
-    SluiceAdaptive,
-    Kernel,
-}
-
-impl Stack {
-    fn label(self) -> &'static str {
-        match self {
-            Stack::SluiceBusy => "Sluice (busy poll)",
-            Stack::SluiceAdaptive => "Sluice (adaptive poll)",
-            Stack::Kernel => "kernel (epoll)",
-        }
-    }
-}
 
 /// One round's result, as `echo_load` printed it.
 struct Sample {
-    stack: Stack,
+    stack: EchoStack,
     connections: u32,
     json: serde_json::Value,
     round_trips_per_sec: f64,
@@ -82,7 +62,7 @@ struct Sample {
 }
 
 impl Sample {
-    fn parse(stack: Stack, connections: u32, line: &str) -> Result<Sample> {
+    fn parse(stack: EchoStack, connections: u32, line: &str) -> Result<Sample> {
         let json: serde_json::Value = serde_json::from_str(line.trim())
             .with_context(|| format!("echo_load printed {line:?}, not JSON"))?;
         let number = |key: &str| {
@@ -113,47 +93,22 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn start_server(&self, stack: Stack, round: u32, connections: u32) -> Result<Server> {
+    fn start_server(&self, stack: EchoStack, round: u32, connections: u32) -> Result<Server> {
         let log = self.logs.join(format!("{stack:?}-{connections}c-round{round}.log").to_lowercase());
-        let stack_ip = lab::stack_ip();
-        let (program, args) = match stack {
-            Stack::SluiceBusy | Stack::SluiceAdaptive => {
-                let poll = if stack == Stack::SluiceBusy { "busy" } else { "adaptive" };
-                let control = &self.control;
-                let args = [
-                    "serve",
-                    "--iface",
-                    veth::STACK_IF,
-                    "--addr",
-                    veth::STACK_ADDR,
-                    "--cores",
-                    SERVER_CORE,
-                    "--poll",
-                    poll,
-                    "--control",
-                    control,
-                    "echo",
-                    "--port",
-                    &PORT.to_string(),
-                ];
-                ("sluice", args.map(str::to_owned).to_vec())
-            }
-            Stack::Kernel => ("kernel_echo", vec!["--listen".to_owned(), format!("{stack_ip}:{PORT}")]),
-        };
+        let (program, args) = stack.server(&self.release, &self.control, EchoApp::Tcp);
         let shown_log = log.display().to_string();
-        let server =
-            Server::start(&self.stack_ns, &self.release.join(program), &args, log, Readiness::PrintsReady)?;
+        let server = Server::start(&self.stack_ns, &program, &args, log, Readiness::PrintsReady)?;
         println!("$ {} 2> {shown_log}", server.shown());
         Ok(server)
     }
 
-    fn load(&self, stack: Stack, connections: u32) -> Result<Sample> {
+    fn load(&self, stack: EchoStack, connections: u32) -> Result<Sample> {
         let stack_ip = lab::stack_ip();
         let out = netns::exec(&self.peer_ns, "taskset")
             .args(["-c", CLIENT_CORE])
             .arg(self.release.join("echo_load"))
             .arg("--server")
-            .arg(format!("{stack_ip}:{PORT}"))
+            .arg(format!("{stack_ip}:{ECHO_PORT}"))
             .args(["--connections", &connections.to_string(), "--size", &MESSAGE_SIZE.to_string()])
             .args(["--secs", &self.options.secs.to_string(), "--warmup", &self.options.warmup.to_string()])
             .read()?;
@@ -161,10 +116,10 @@ impl Run<'_> {
         Sample::parse(stack, connections, &out)
     }
 
-    fn round(&self, stack: Stack, round: u32, connections: u32) -> Result<Sample> {
+    fn round(&self, stack: EchoStack, round: u32, connections: u32) -> Result<Sample> {
         let _address = match stack {
-            Stack::Kernel => Some(KernelAddress::add(&self.stack_ns)?),
-            Stack::SluiceBusy | Stack::SluiceAdaptive => None,
+            EchoStack::Kernel => Some(KernelAddress::add(&self.stack_ns)?),
+            EchoStack::SluiceBusy | EchoStack::SluiceAdaptive => None,
         };
         let server = self.start_server(stack, round, connections)?;
         let sample = self.load(stack, connections)?;
@@ -201,9 +156,9 @@ pub fn run(root: &Path, options: &Options, results: &Path) -> Result<()> {
         peer_ns: lab.peer_ns(),
         control: lab.control_socket(),
     };
-    let mut stacks = vec![Stack::SluiceBusy, Stack::Kernel];
+    let mut stacks = vec![EchoStack::SluiceBusy, EchoStack::Kernel];
     if options.adaptive {
-        stacks.push(Stack::SluiceAdaptive);
+        stacks.push(EchoStack::SluiceAdaptive);
     }
     let mut samples = Vec::new();
     for connections in CONNECTIONS {
@@ -230,15 +185,15 @@ pub fn run(root: &Path, options: &Options, results: &Path) -> Result<()> {
     Ok(())
 }
 
-fn of(samples: &[Sample], stack: Stack, connections: u32) -> impl Iterator<Item = &Sample> {
+fn of(samples: &[Sample], stack: EchoStack, connections: u32) -> impl Iterator<Item = &Sample> {
     samples.iter().filter(move |s| s.stack == stack && s.connections == connections)
 }
 
 /// Sluice's figure over the kernel's, round by round (round i of one against round i of
 /// the other, run back to back): median (min–max).
-fn ratio(samples: &[Sample], stack: Stack, connections: u32, figure: fn(&Sample) -> f64) -> String {
+fn ratio(samples: &[Sample], stack: EchoStack, connections: u32, figure: fn(&Sample) -> f64) -> String {
     let ratios: Vec<f64> = of(samples, stack, connections)
-        .zip(of(samples, Stack::Kernel, connections))
+        .zip(of(samples, EchoStack::Kernel, connections))
         .map(|(s, k)| figure(s) / figure(k))
         .collect();
     format!("{}×", shown_spread(&ratios, 2))
@@ -248,7 +203,7 @@ fn report(
     root: &Path,
     options: &Options,
     load: &str,
-    stacks: &[Stack],
+    stacks: &[EchoStack],
     samples: &[Sample],
 ) -> Result<String> {
     use std::fmt::Write;
@@ -304,7 +259,7 @@ fn report(
     writeln!(w).unwrap();
     writeln!(w, "| stack | round trips/s, 64 connections | p50, 1 connection | p99, 1 connection |").unwrap();
     writeln!(w, "|---|---:|---:|---:|").unwrap();
-    for &stack in stacks.iter().filter(|&&s| s != Stack::Kernel) {
+    for &stack in stacks.iter().filter(|&&s| s != EchoStack::Kernel) {
         writeln!(
             w,
             "| {} | {} | {} | {} |",

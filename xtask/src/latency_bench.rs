@@ -21,18 +21,15 @@ use serde_json::json;
 use crate::cmd::Cmd;
 use crate::echo_bench::Options;
 use crate::lab::{
-    self, command_line, load_average, shown_spread, spread, stack_ip, KernelAddress, Lab, Machine, Readiness,
-    Server, CLIENT_CORE, SERVER_CORE,
+    self, command_line, load_average, shown_spread, spread, stack_ip, EchoApp, EchoStack, KernelAddress, Lab,
+    Machine, Readiness, Server, CLIENT_CORE, ECHO_PORT, SERVER_CORE,
 };
 use crate::latency_chart::{self, Point, Series};
 use crate::netns;
 use crate::perf::target_dir;
 use crate::progress::{self, say};
 use crate::tools;
-use crate::veth;
 
-/// The echo port (RFC 862).
-const PORT: u16 = 7;
 /// Bytes per request.
 const MESSAGE_SIZE: u32 = 64;
 /// The figures of the tables: JSON key of `latency`'s output and column title.
@@ -44,78 +41,6 @@ const PERCENTILES: [(&str, &str); 6] = [
     ("p9999_us", "p99.99"),
     ("max_us", "max"),
 ];
-
-/// The echo application a server runs (RFC 862).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum EchoApp {
-    Tcp,
-    Udp,
-}
-
-/// A server under test.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Stack {
-    SluiceBusy,
-    SluiceAdaptive,
-    Kernel,
-}
-
-impl Stack {
-    fn label(self) -> &'static str {
-        match self {
-            Stack::SluiceBusy => "Sluice (busy poll)",
-            Stack::SluiceAdaptive => "Sluice (adaptive poll)",
-            Stack::Kernel => "kernel (epoll)",
-        }
-    }
-
-    /// The stack's name in file names.
-    fn slug(self) -> &'static str {
-        match self {
-            Stack::SluiceBusy => "sluice",
-            Stack::SluiceAdaptive => "sluice-adaptive",
-            Stack::Kernel => "kernel",
-        }
-    }
-
-    /// The program and arguments serving `app` on this stack, `control` being Sluice's
-    /// control socket.
-    fn server(self, release: &Path, control: &str, app: EchoApp) -> (PathBuf, Vec<String>) {
-        match self {
-            Stack::SluiceBusy | Stack::SluiceAdaptive => {
-                let poll = if self == Stack::SluiceBusy { "busy" } else { "adaptive" };
-                let app = match app {
-                    EchoApp::Tcp => "echo",
-                    EchoApp::Udp => "udp-echo",
-                };
-                let args = [
-                    "serve",
-                    "--iface",
-                    veth::STACK_IF,
-                    "--addr",
-                    veth::STACK_ADDR,
-                    "--cores",
-                    SERVER_CORE,
-                    "--poll",
-                    poll,
-                    "--control",
-                    control,
-                    app,
-                    "--port",
-                    &PORT.to_string(),
-                ];
-                (release.join("sluice"), args.map(str::to_owned).to_vec())
-            }
-            Stack::Kernel => {
-                let mut args = vec!["--listen".to_owned(), format!("{}:{PORT}", stack_ip())];
-                if app == EchoApp::Udp {
-                    args.push("--udp".to_owned());
-                }
-                (release.join("kernel_echo"), args)
-            }
-        }
-    }
-}
 
 /// One way of loading the server.
 #[derive(Clone, Copy, Debug)]
@@ -182,7 +107,7 @@ pub const QUICK: &[Config] = &[FULL[0]];
 /// One run's result, as `latency` printed it.
 struct Sample {
     config: &'static str,
-    stack: Stack,
+    stack: EchoStack,
     round: u32,
     hgrm: PathBuf,
     json: serde_json::Value,
@@ -208,7 +133,7 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn round(&self, config: &Config, stack: Stack, round: u32) -> Result<Sample> {
+    fn round(&self, config: &Config, stack: EchoStack, round: u32) -> Result<Sample> {
         let run = format!("{}-{}-r{round}", config.name, stack.slug());
         let log = self.logs.join(format!("{run}.log"));
         let hgrm = self.files.join(format!("{run}.hgrm"));
@@ -216,8 +141,8 @@ impl Run<'_> {
         // Setting up prints commands: the bar steps aside meanwhile.
         let (address, server) = self.progress.suspend(|| -> Result<_> {
             let address = match stack {
-                Stack::Kernel => Some(KernelAddress::add(&self.stack_ns)?),
-                Stack::SluiceBusy | Stack::SluiceAdaptive => None,
+                EchoStack::Kernel => Some(KernelAddress::add(&self.stack_ns)?),
+                EchoStack::SluiceBusy | EchoStack::SluiceAdaptive => None,
             };
             let server = Server::start(&self.stack_ns, &program, &args, log.clone(), Readiness::PrintsReady)?;
             println!("$ {} 2> {}", server.shown(), log.display());
@@ -227,7 +152,7 @@ impl Run<'_> {
         let mut client = netns::exec(&self.peer_ns, "taskset")
             .args(["-c", CLIENT_CORE])
             .arg(self.release.join("latency"))
-            .args(["--server", &format!("{}:{PORT}", stack_ip())])
+            .args(["--server", &format!("{}:{ECHO_PORT}", stack_ip())])
             .args(["--protocol", if config.app == EchoApp::Udp { "udp" } else { "tcp" }])
             .args(["--connections", &config.connections.to_string(), "--size", &MESSAGE_SIZE.to_string()])
             .args(["--secs", &self.options.secs.to_string(), "--warmup", &self.options.warmup.to_string()])
@@ -253,11 +178,11 @@ impl Run<'_> {
 }
 
 /// Colours of the stacks on the charts.
-fn color(stack: Stack) -> RGBColor {
+fn color(stack: EchoStack) -> RGBColor {
     match stack {
-        Stack::SluiceBusy => RGBColor(31, 119, 180),
-        Stack::SluiceAdaptive => RGBColor(44, 160, 44),
-        Stack::Kernel => RGBColor(214, 39, 40),
+        EchoStack::SluiceBusy => RGBColor(31, 119, 180),
+        EchoStack::SluiceAdaptive => RGBColor(44, 160, 44),
+        EchoStack::Kernel => RGBColor(214, 39, 40),
     }
 }
 
@@ -283,9 +208,9 @@ pub fn run(root: &Path, options: &Options, configs: &[Config], results: &Path) -
         std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
     }
 
-    let mut stacks = vec![Stack::SluiceBusy, Stack::Kernel];
+    let mut stacks = vec![EchoStack::SluiceBusy, EchoStack::Kernel];
     if options.adaptive {
-        stacks.push(Stack::SluiceAdaptive);
+        stacks.push(EchoStack::SluiceAdaptive);
     }
     let runs = configs.len() * stacks.len() * options.rounds as usize;
     let progress = progress::bar(runs);
@@ -405,13 +330,13 @@ fn report(
     header: &str,
     options: &Options,
     configs: &[Config],
-    stacks: &[Stack],
+    stacks: &[EchoStack],
     samples: &[Sample],
     results: &Path,
     charts: &[PathBuf],
 ) -> String {
     use std::fmt::Write;
-    let of = |config: &str, stack: Stack| -> Vec<&Sample> {
+    let of = |config: &str, stack: EchoStack| -> Vec<&Sample> {
         samples.iter().filter(|s| s.config == config && s.stack == stack).collect()
     };
     let mut out = String::new();
@@ -457,13 +382,13 @@ fn report(
             )
             .unwrap();
         }
-        for &stack in stacks.iter().filter(|&&s| s != Stack::Kernel) {
+        for &stack in stacks.iter().filter(|&&s| s != EchoStack::Kernel) {
             write!(w, "| **{} / kernel** |", stack.label()).unwrap();
             for (key, _) in PERCENTILES {
                 // Round i of one against round i of the other, run back to back.
                 let ratios: Vec<f64> = of(config.name, stack)
                     .iter()
-                    .zip(of(config.name, Stack::Kernel))
+                    .zip(of(config.name, EchoStack::Kernel))
                     .map(|(s, k)| s.figure(key) / k.figure(key))
                     .collect();
                 let (median, min, max) = spread(&ratios);
