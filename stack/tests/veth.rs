@@ -13,7 +13,7 @@ use std::time::Duration;
 use support::kernel_apps::{spawn_dnsmasq, spawn_tcp_echo_server, tcp_echo_client, udp_echo_client};
 use support::netem::impair_both_ways;
 use support::netns::run_in;
-use support::skip::require_root;
+use support::skip;
 use support::sluice::{run_sluice, spawn_sluice, SluiceProcess};
 use support::veth::{VethPair, PEER_IP, SLUICE_CIDR, SLUICE_IP, STACK_IF};
 
@@ -30,6 +30,12 @@ const NETEM: &[&str] = &["loss", "1%", "reorder", "25%", "50%", "delay", "1ms"];
 
 /// Starts `sluice serve` on the pair's stack side: `options` before the app, `app` last
 /// (the app name and its own options).
+/// Whether the test can run here: root, with the veth tools installed. Otherwise the test
+/// is reported skipped, loudly, with the command that installs what is missing.
+fn runnable() -> bool {
+    skip::require_root() && skip::require_tools(skip::VETH_TOOLS)
+}
+
 fn serve(pair: &VethPair, options: &[&str], app: &[&str]) -> SluiceProcess {
     let control = pair.control_path();
     let mut args = vec!["serve", "--iface", STACK_IF, "--addr", SLUICE_CIDR, "--control", &control];
@@ -64,7 +70,7 @@ fn echo_target() -> String {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn harness_kernel_peers_reach_each_other_and_leave_nothing_behind() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(2);
@@ -86,7 +92,7 @@ fn harness_kernel_peers_reach_each_other_and_leave_nothing_behind() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn harness_netem_impairs_both_directions() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -110,7 +116,7 @@ fn harness_netem_impairs_both_directions() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn ping_from_the_kernel_peer_is_answered() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -123,7 +129,7 @@ fn ping_from_the_kernel_peer_is_answered() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn arping_from_the_kernel_peer_is_answered() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -138,7 +144,7 @@ fn arping_from_the_kernel_peer_is_answered() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn kernel_client_small_echo() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -151,7 +157,7 @@ fn kernel_client_small_echo() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn kernel_client_echo_on_another_port() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -163,7 +169,7 @@ fn kernel_client_echo_on_another_port() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn kernel_client_100mb_echo() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -175,7 +181,7 @@ fn kernel_client_100mb_echo() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn sluice_client_100mb_to_a_kernel_echo_server() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -187,7 +193,7 @@ fn sluice_client_100mb_to_a_kernel_echo_server() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn kernel_client_100mb_echo_through_loss_and_reordering() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -202,7 +208,7 @@ fn kernel_client_100mb_echo_through_loss_and_reordering() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn sluice_client_100mb_through_loss_and_reordering() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -220,7 +226,7 @@ const INJECTED: &[&str] = &["--impair-loss", "0.01", "--impair-reorder", "0.05",
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn kernel_client_100mb_echo_through_injected_loss_and_reordering() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -232,7 +238,7 @@ fn kernel_client_100mb_echo_through_injected_loss_and_reordering() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn sluice_client_100mb_through_injected_loss_and_reordering() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -243,7 +249,7 @@ fn sluice_client_100mb_through_injected_loss_and_reordering() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn two_queues_two_workers_many_connections_both_ways() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     const CONNECTIONS: u32 = 64;
@@ -265,7 +271,7 @@ fn two_queues_two_workers_many_connections_both_ways() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn udp_echo_from_the_kernel_peer() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -278,7 +284,7 @@ fn udp_echo_from_the_kernel_peer() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn dns_lookup_answered_by_dnsmasq_on_the_peer() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -293,7 +299,7 @@ fn dns_lookup_answered_by_dnsmasq_on_the_peer() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn kernel_keeps_its_other_addresses_and_ports() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -316,7 +322,7 @@ fn kernel_keeps_its_other_addresses_and_ports() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn sigterm_and_sigint_detach_the_xdp_program() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);
@@ -335,7 +341,7 @@ fn sigterm_and_sigint_detach_the_xdp_program() {
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn stat_and_netstat_show_the_listener_and_counters() {
-    if !require_root() {
+    if !runnable() {
         return;
     }
     let pair = VethPair::new(1);

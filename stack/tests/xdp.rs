@@ -18,25 +18,14 @@ use sluice::xdp::{
     PortProto, PortRegistry, XdpAttachMode, XdpProgram, XdpProgramConfig, XskBindMode, XskConfig, XskDevice,
 };
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+#[allow(dead_code)] // the veth tests use the rest of the skip helpers
+#[path = "support/skip.rs"]
+mod skip;
 
-/// Skips the test, loudly, unless running as root.
-macro_rules! require_root {
-    ($name:literal) => {
-        if !is_root() {
-            // Straight to stderr: libtest would swallow `eprintln!` of a passing test.
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {}: needs root for namespaces, veth and XDP; run `cargo xtask test`",
-                $name
-            );
-            return;
-        }
-    };
+/// Whether the test can run here: root, with the veth tools installed. Otherwise the test
+/// is reported skipped, loudly, with the command that installs what is missing.
+fn runnable() -> bool {
+    skip::require_root() && skip::require_tools(skip::VETH_TOOLS)
 }
 
 /// Runs `program args`, failing the test with its output if it fails.
@@ -248,7 +237,9 @@ fn send_udp(stack: &mut Stack, pair: &VethPair, port: u16, payload: &str) {
 
 #[test]
 fn kernel_peers_ping_arping_and_reach_registered_ports() {
-    require_root!("kernel_peers_ping_arping_and_reach_registered_ports");
+    if !runnable() {
+        return;
+    }
     let pair = VethPair::new(1);
     let netns = InNetns::enter(&pair.stack_ns);
     let mut stack = Stack::new(&pair);
@@ -323,7 +314,9 @@ fn kernel_peers_ping_arping_and_reach_registered_ports() {
 
 #[test]
 fn a_ping_flood_is_answered_without_losing_frames() {
-    require_root!("a_ping_flood_is_answered_without_losing_frames");
+    if !runnable() {
+        return;
+    }
     let pair = VethPair::new(3);
     let _netns = InNetns::enter(&pair.stack_ns);
     let mut stack = Stack::new(&pair);
@@ -366,7 +359,9 @@ const ATTACHED_MARKER: &str = "sluice-xdp-helper-attached";
 
 #[test]
 fn a_killed_process_leaves_no_program_attached() {
-    require_root!("a_killed_process_leaves_no_program_attached");
+    if !runnable() {
+        return;
+    }
     let pair = VethPair::new(2);
     // The helper below, run in a child process inside the stack namespace.
     let mut child = KillOnDrop(
@@ -442,7 +437,9 @@ fn crash_helper_attaches_and_waits() {
 
 #[test]
 fn attach_errors_say_what_to_do() {
-    require_root!("attach_errors_say_what_to_do");
+    if !runnable() {
+        return;
+    }
     let error = XdpProgram::attach("hx-absent", &XdpProgramConfig::default()).unwrap_err();
     assert!(error.to_string().contains("no network interface named `hx-absent`"), "{error}");
     let error = XskDevice::new("hx-absent", 0, &XskConfig::default()).unwrap_err();

@@ -10,7 +10,7 @@ use crate::tools;
 
 /// Builds `sluice` (library and binary), in release if asked.
 pub fn run(release: bool) -> Result<()> {
-    tools::ensure_apt(tools::BUILD_DEPS)?;
+    tools::ensure_apt(&tools::build_deps())?;
     let mut cmd = Cmd::cargo().args(["build", "-p", "sluice"]);
     if release {
         cmd = cmd.arg("--release");

@@ -348,7 +348,7 @@ pub fn progress_bar() -> ProgressBar {
 /// Builds the release binaries, installs the tools, raises the open files limit and
 /// checks the wrk scripts: what a run needs before the lab.
 pub fn prepare(root: &Path, plan: &Plan) -> Result<(PathBuf, PathBuf)> {
-    tools::ensure_apt(tools::BUILD_DEPS)?;
+    tools::ensure_apt(&tools::build_deps())?;
     tools::ensure_apt(lab::TOOLS)?;
     tools::ensure_apt(HTTP_TOOLS)?;
     if plan.stacks.contains(&Stack::Nginx) {

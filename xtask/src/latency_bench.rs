@@ -192,7 +192,7 @@ pub fn run(root: &Path, options: &Options, configs: &[Config], results: &Path) -
     if !(options.secs > 0.0 && options.warmup >= 0.0) {
         bail!("--secs must be > 0 and --warmup >= 0");
     }
-    tools::ensure_apt(tools::BUILD_DEPS)?;
+    tools::ensure_apt(&tools::build_deps())?;
     tools::ensure_apt(lab::TOOLS)?;
     Cmd::cargo().args(["build", "--release", "-p", "sluice", "-p", "sluice-bench", "--bins"]).run()?;
     let release = target_dir(root).join("release");

@@ -36,7 +36,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let needed = if fuzzing { format!("{needed}, cargo-fuzz") } else { needed.to_owned() };
     let tools_ok = steps
         .run("tools", &format!("{needed}; install what is missing"), || {
-            tools::ensure_apt(tools::BUILD_DEPS)?;
+            tools::ensure_apt(&tools::build_deps())?;
             tools::ensure_apt(&[tools::TSHARK])?;
             tools::ensure_toolchain_components()?;
             if fuzzing {
@@ -56,15 +56,18 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         "clippy",
         Cmd::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
     );
-    // Tools the tests use (tshark) were installed above: a test that finds one missing
-    // must fail rather than skip.
+    // The workspace tests include the XDP tests of stack/tests/xdp.rs, which run as root
+    // with the veth tools (ethtool, ping, arping, bpftool): install those first.
+    let veth_tools_ok = veth_tools(&mut steps)?;
+    // Tools the tests use were installed above: a test that finds one missing must fail
+    // rather than skip.
     command_step(
         &mut steps,
         "test",
         Cmd::cargo().args(["test", "--workspace"]).env("SLUICE_REQUIRE_TOOLS", "1"),
     );
 
-    veth_tests(&mut steps)?;
+    veth_tests(&mut steps, veth_tools_ok)?;
     http_smoke(&mut steps, root)?;
 
     match options.fuzz_secs {
@@ -92,8 +95,19 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 /// Said before the veth step and again after the summary when not root.
 const VETH_SKIPPED: &str = "VETH INTEGRATION TESTS SKIPPED: not root (run `cargo xtask test` as root)";
 
+/// Installs the tools of the veth and XDP tests as root; says whether they are there.
+/// Without root there is nothing to install: those tests skip loudly.
+fn veth_tools(steps: &mut Steps) -> Result<bool> {
+    if !tools::is_root()? {
+        return Ok(false);
+    }
+    let packages: Vec<&str> = tools::VETH_TEST_DEPS.iter().map(|tool| tool.package).collect();
+    let what = format!("{}; install what is missing", packages.join(", "));
+    Ok(steps.run("veth tools", &what, || tools::ensure_apt(tools::VETH_TEST_DEPS)).is_some())
+}
+
 /// The veth integration tests as root, with their tools; a loud skip otherwise.
-fn veth_tests(steps: &mut Steps) -> Result<()> {
+fn veth_tests(steps: &mut Steps, tools_ok: bool) -> Result<()> {
     if !tools::is_root()? {
         println!();
         println!("{}", "!".repeat(78));
@@ -103,9 +117,7 @@ fn veth_tests(steps: &mut Steps) -> Result<()> {
         steps.warn(VETH_SKIPPED);
         return Ok(());
     }
-    let packages: Vec<&str> = tools::VETH_TEST_DEPS.iter().map(|tool| tool.package).collect();
-    let what = format!("{}; install what is missing", packages.join(", "));
-    if steps.run("veth tools", &what, || tools::ensure_apt(tools::VETH_TEST_DEPS)).is_none() {
+    if !tools_ok {
         steps.skip("veth", "its tools are missing");
         return Ok(());
     }

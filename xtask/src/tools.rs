@@ -49,32 +49,26 @@ pub const TSHARK: AptTool = AptTool::program("tshark", "to decode the simulator'
 pub const VALGRIND: AptTool = AptTool::program("valgrind", "to count instructions with callgrind");
 
 /// What building the XDP program (stack/build.rs, clang `-target bpf`) and xsk-rs
-/// (`use_cc_build` compiles libxdp: clang, libelf, zlib, m4, pkg-config) need.
-pub const BUILD_DEPS: &[AptTool] = &[
-    AptTool::program("clang", "to compile the XDP program and libxdp"),
-    AptTool {
-        package: "llvm",
-        provides: Provides::Program("llvm-strip"),
-        why: "to build libxdp's BPF objects",
-    },
-    AptTool {
-        package: "libbpf-dev",
-        provides: Provides::File("/usr/include/bpf/bpf_helpers.h"),
-        why: "for the XDP program's BPF helper headers",
-    },
-    AptTool {
-        package: "libelf-dev",
-        provides: Provides::File("/usr/include/gelf.h"),
-        why: "to build libxdp (xsk-rs)",
-    },
-    AptTool {
-        package: "zlib1g-dev",
-        provides: Provides::File("/usr/include/zlib.h"),
-        why: "to build libxdp (xsk-rs)",
-    },
-    AptTool::program("m4", "to build libxdp (xsk-rs)"),
-    AptTool::program("pkg-config", "to find libelf and zlib when building libxdp"),
-];
+/// (`use_cc_build` compiles libbpf and libxdp) need: the list the build's rustc wrapper
+/// checks (stack/system-packages/build-packages.txt), so the two cannot drift apart.
+pub fn build_deps() -> Vec<AptTool> {
+    const LIST: &str = include_str!("../../stack/system-packages/build-packages.txt");
+    LIST.lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let mut fields = line.split_whitespace();
+            let package = fields.next().expect("a non-empty line has a first field");
+            let provides = fields.next().unwrap_or_else(|| panic!("no provides field in `{line}`"));
+            let why = line[line.find(provides).expect("provides is in the line") + provides.len()..].trim();
+            let provides = if provides.starts_with('/') {
+                Provides::File(provides)
+            } else {
+                Provides::Program(provides)
+            };
+            AptTool { package, provides, why }
+        })
+        .collect()
+}
 
 /// What the veth integration tests (stack/tests/veth.rs) run in their namespaces.
 pub const VETH_TEST_DEPS: &[AptTool] = &[
@@ -85,6 +79,7 @@ pub const VETH_TEST_DEPS: &[AptTool] = &[
     },
     AptTool::program("ethtool", "to switch TX checksum offload off on the kernel peer"),
     AptTool::program("arping", "to send ARP requests to Sluice"),
+    AptTool::program("bpftool", "to list the bpf_links a killed process must not leave behind"),
     AptTool {
         package: "iputils-ping",
         provides: Provides::Program("ping"),

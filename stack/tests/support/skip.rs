@@ -47,3 +47,52 @@ pub fn require_root() -> bool {
     report(&test, "needs root");
     false
 }
+
+/// Set by `cargo xtask test` after it installed every tool the tests use: a test that
+/// finds one missing fails instead of skipping.
+pub const REQUIRE_TOOLS_ENV: &str = "SLUICE_REQUIRE_TOOLS";
+
+/// A program a test runs, and the Debian package that installs it.
+pub struct Tool {
+    pub program: &'static str,
+    pub package: &'static str,
+}
+
+/// What the veth and XDP tests run: namespaces and links, the peer's offload switch, and
+/// the kernel clients that talk to Sluice.
+pub const VETH_TOOLS: &[Tool] = &[
+    Tool { program: "ip", package: "iproute2" },
+    Tool { program: "ethtool", package: "ethtool" },
+    Tool { program: "ping", package: "iputils-ping" },
+    Tool { program: "arping", package: "arping" },
+    Tool { program: "bpftool", package: "bpftool" },
+];
+
+/// True when every tool is on PATH. Otherwise reports the test skipped with the command
+/// that installs the missing ones and returns false, or panics when
+/// `SLUICE_REQUIRE_TOOLS` is set (`cargo xtask test` installed them, so one missing is a bug).
+pub fn require_tools(tools: &[Tool]) -> bool {
+    let missing: Vec<&Tool> = tools.iter().filter(|tool| !on_path(tool.program)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let programs: Vec<&str> = missing.iter().map(|tool| tool.program).collect();
+    let packages: Vec<&str> = missing.iter().map(|tool| tool.package).collect();
+    let test = current_test();
+    let fix = format!("install with `apt-get install -y {}` or run `cargo xtask test`", packages.join(" "));
+    if std::env::var_os(REQUIRE_TOOLS_ENV).is_some() {
+        panic!("{test} needs {} ({REQUIRE_TOOLS_ENV} is set): {fix}", programs.join(", "));
+    }
+    report(&test, &format!("{} missing; {fix}", programs.join(", ")));
+    false
+}
+
+/// Whether `program` names an executable file in a `PATH` directory.
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = std::env::var_os("PATH") else { return false };
+    std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join(program))
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    })
+}
