@@ -620,6 +620,19 @@ impl Interface {
                 self.reply_ip(now, tx, ip.src_addr, IpPayload::Tcp { repr: rst, data: (&[], &[]) });
                 Err(DropReason::TcpNoSocket)
             }
+            TcpInput::SynAck(synack) => {
+                let mut reply =
+                    self.ip_header(ip.dst_addr, ip.src_addr, IpProtocol::Tcp, self.config.default_ttl);
+                reply.dont_frag = true;
+                let payload = IpPayload::Tcp { repr: synack, data: (&[], &[]) };
+                match self.link_destination(now, ip.src_addr) {
+                    Ok(destination) => {
+                        let _ = self.send_ip_to(now, tx, destination, reply, payload);
+                    }
+                    Err(reason) => self.stats.count_drop(reason),
+                }
+                Ok(())
+            }
         }
     }
 
@@ -722,6 +735,12 @@ impl Interface {
         if sockets.tcp_poll_at().is_some_and(|at| at <= now) {
             sockets.tcp_poll_timers(now);
         }
+        while sockets.has_tcp_control() {
+            let Some(token) = device.transmit(now) else { return progress };
+            let Some(segment) = sockets.pop_tcp_control() else { break };
+            progress = true;
+            self.send_tcp_control(now, token, segment);
+        }
         if !self.parked.is_empty() {
             self.unpark(now, sockets);
         }
@@ -741,6 +760,25 @@ impl Interface {
             }
         }
         progress
+    }
+
+    /// Sends a segment that belongs to no connection (a SYN-ACK the SYN queue sends again).
+    fn send_tcp_control<T: TxToken>(
+        &mut self,
+        now: Instant,
+        token: T,
+        segment: (Ipv4Addr, Ipv4Addr, TcpRepr<'static>),
+    ) {
+        let (src, dst, repr) = segment;
+        match self.link_destination(now, dst) {
+            Ok(destination) => {
+                let mut ip = self.ip_header(src, dst, IpProtocol::Tcp, self.config.default_ttl);
+                ip.dont_frag = true;
+                let _ =
+                    self.send_ip_to(now, token, destination, ip, IpPayload::Tcp { repr, data: (&[], &[]) });
+            }
+            Err(reason) => self.stats.count_drop(reason),
+        }
     }
 
     /// Puts parked sockets whose next hop resolved (or failed) back on the ready list.

@@ -24,6 +24,7 @@ pub mod icmp;
 mod port_ledger;
 mod ports;
 pub mod ring;
+mod syn_queue;
 pub mod tcp;
 pub mod udp;
 

@@ -10,15 +10,21 @@ use core::cmp::Reverse;
 use core::net::SocketAddrV4;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
+use super::syn_queue::{SynQueue, SynTimer};
 use super::{Socket, SocketError, SocketHandle, SocketSet, Transport};
 use crate::iface::TokenBucket;
+use crate::tcp::config::SynCookieMode;
 use crate::tcp::isn::IsnGenerator;
-use crate::tcp::{Connection, InputContext, KeepaliveConfig, Segment, State, TcpConfig, TcpError, TcpStats};
+use crate::tcp::syn_cookie::{self, CookieOptions};
+use crate::tcp::{
+    Connection, InputContext, KeepaliveConfig, PassiveOpen, Segment, State, SynCookies, TcpConfig, TcpError,
+    TcpStats, DEFAULT_MSS,
+};
 use crate::time::Instant;
 use crate::wire::{Ipv4Addr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
 /// Local and remote endpoints of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FourTuple {
     pub local: SocketAddrV4,
     pub remote: SocketAddrV4,
@@ -44,8 +50,11 @@ pub struct Listener {
     pub backlog: usize,
     /// Established connections `accept` has not taken yet.
     pub accept_queue: VecDeque<SocketHandle>,
-    /// Connections still in the handshake.
+    /// Handshakes in progress: this listener's records in the SYN queue.
     pub half_open: usize,
+    /// When this listener last answered a SYN with a cookie: ACKs are checked for
+    /// cookies only while one may still be valid (Linux `tcp_synq_no_recent_overflow`).
+    pub last_cookie_at: Option<Instant>,
     pub config: TcpConfig,
 }
 
@@ -53,8 +62,6 @@ pub struct Listener {
 #[derive(Debug)]
 pub struct TcpConnection {
     pub conn: Connection,
-    /// The listener that accepted it, until `accept` hands it out.
-    pub parent: Option<SocketHandle>,
     /// The application has closed its descriptor; the slot is freed when the
     /// connection finishes.
     pub closed_by_app: bool,
@@ -87,6 +94,8 @@ pub enum TcpInput {
     Handled,
     /// Nobody wants it: answer with this RST (RFC 9293 §3.10.7.1).
     Reset(TcpRepr<'static>),
+    /// A listener answers a SYN with this SYN-ACK (RFC 9293 §3.10.7.2), at once.
+    SynAck(TcpRepr<'static>),
     /// Dropped without an answer (counted in `TcpStats`).
     Dropped,
 }
@@ -103,7 +112,13 @@ pub(crate) struct TcpTables {
     /// Sockets using each local port (listeners and bound idle sockets).
     pub port_users: HashMap<u16, u32, ahash::RandomState>,
     timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+    /// Handshakes in progress, as compact records (no connection, no buffers).
+    pub syn_queue: SynQueue,
+    /// SYN-ACKs retransmitted by the SYN queue's timers, for the interface to send:
+    /// (source, destination, segment).
+    control_out: VecDeque<(Ipv4Addr, Ipv4Addr, TcpRepr<'static>)>,
     isn: IsnGenerator,
+    cookies: SynCookies,
     challenge_acks: TokenBucket,
     pub stats: TcpStats,
     events: VecDeque<SocketHandle>,
@@ -123,7 +138,10 @@ impl TcpTables {
             listeners: HashMap::with_hasher(hasher()),
             port_users: HashMap::with_hasher(hasher()),
             timers: BinaryHeap::new(),
+            syn_queue: SynQueue::new(hasher()),
+            control_out: VecDeque::new(),
             isn: IsnGenerator::new(secret),
+            cookies: SynCookies::new(secret),
             challenge_acks: TokenBucket::new(
                 default_config.challenge_acks_per_sec,
                 default_config.challenge_acks_per_sec,
@@ -272,8 +290,14 @@ impl SocketSet {
             TcpSocket::Idle { local: None, .. } => return Err(SocketError::NotBound(handle)),
             _ => return Err(SocketError::AlreadyBound(handle)),
         };
-        let listener =
-            Listener { local, backlog: backlog.max(1), accept_queue: VecDeque::new(), half_open: 0, config };
+        let listener = Listener {
+            local,
+            backlog: backlog.max(1),
+            accept_queue: VecDeque::new(),
+            half_open: 0,
+            last_cookie_at: None,
+            config,
+        };
         *self.tcp_mut(handle)? = TcpSocket::Listener(listener);
         self.tcp.listeners.insert(local, handle);
         Ok(())
@@ -287,9 +311,7 @@ impl SocketSet {
             }
             _ => return Err(SocketError::NotListening(handle)),
         };
-        let entry = self.connection_mut(child)?;
-        entry.parent = None;
-        Ok((child, entry.conn.remote()))
+        Ok((child, self.connection(child)?.remote()))
     }
 
     /// `connect()`: starts the handshake and returns at once; readiness reports
@@ -344,7 +366,6 @@ impl SocketSet {
         let conn = Connection::connect(now, local, remote, config, iss, ts_offset, mtu);
         let entry = TcpConnection {
             conn,
-            parent: None,
             closed_by_app: false,
             linger_zero,
             timer_at: None,
@@ -402,9 +423,14 @@ impl SocketSet {
         Ok(Some(result))
     }
 
-    /// Whether a connection with these endpoints lives in this set.
+    /// Whether a connection with these endpoints, or its handshake, lives in this set.
     pub fn has_connection(&mut self, tuple: &FourTuple) -> bool {
-        self.tcp.find(tuple).is_some()
+        self.tcp.find(tuple).is_some() || self.tcp.syn_queue.contains(tuple)
+    }
+
+    /// Handshakes in progress (the SYN queue's records, across listeners).
+    pub fn tcp_half_open(&self) -> usize {
+        self.tcp.syn_queue.len()
     }
 
     pub fn is_listener(&self, handle: SocketHandle) -> bool {
@@ -417,8 +443,8 @@ impl SocketSet {
     }
 
     /// `tcp_changed` for `send` and `recv`, which move bytes and may make the connection
-    /// want to transmit (data, or a window update) but change no state, timer or parent:
-    /// only the transmit list and the events need upkeep.
+    /// want to transmit (data, or a window update) but change no state or timer: only the
+    /// transmit list and the events need upkeep.
     ///
     /// The caller sees the readability and room its call leaves (a short write,
     /// `WouldBlock`), so those become the reported readiness: when an acknowledgement later frees the send buffer
@@ -427,11 +453,6 @@ impl SocketSet {
     fn after_transfer_call(&mut self, handle: SocketHandle) {
         let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else { return };
         let Socket::Tcp(TcpSocket::Connection(entry)) = &mut *slot.socket else { return };
-        if entry.parent.is_some() {
-            // Not accepted yet: let the full upkeep settle it with its listener.
-            self.tcp_changed(handle);
-            return;
-        }
         if !slot.tx_ready && entry.conn.wants_to_send() {
             slot.tx_ready = true;
             self.tx_ready.push_back(handle);
@@ -572,11 +593,14 @@ impl SocketSet {
                 // Connections never accepted are reset, as Linux does.
                 for child in children {
                     if let Ok(entry) = self.connection_mut(child) {
-                        entry.parent = None;
                         entry.closed_by_app = true;
                         entry.conn.abort();
                     }
                     self.tcp_changed(child);
+                }
+                // Handshakes in progress are forgotten: the peer's ACK meets a RST.
+                for tuple in self.tcp.syn_queue.remove_listener(handle) {
+                    self.forget_half_open(tuple);
                 }
                 true
             }
@@ -620,7 +644,6 @@ impl SocketSet {
             self.queue_event(handle);
             return;
         };
-        let state = entry.conn.state();
         let wants_to_send = entry.conn.wants_to_send();
         if let Some(deadline) = entry.conn.poll_at() {
             // An earlier deadline gets a heap entry; a later one waits for the current
@@ -630,17 +653,12 @@ impl SocketSet {
                 self.tcp.timers.push(Reverse((deadline, handle)));
             }
         }
-        let parent = entry.parent;
         let finished = entry.conn.is_finished() && !wants_to_send;
-        let orphan = entry.closed_by_app || parent.is_some();
         if wants_to_send && !slot.tx_ready {
             slot.tx_ready = true;
             self.tx_ready.push_back(handle);
         }
-        if let Some(parent) = parent {
-            self.settle_child(parent, handle, state);
-        }
-        if finished && orphan {
+        if finished && entry.closed_by_app {
             self.free_connection(handle);
             return;
         }
@@ -654,27 +672,6 @@ impl SocketSet {
             if !slot.event_queued {
                 slot.event_queued = true;
                 self.tcp.events.push_back(handle);
-            }
-        }
-    }
-
-    /// A handshake in progress under a listener completed or failed.
-    fn settle_child(&mut self, parent: SocketHandle, child: SocketHandle, state: State) {
-        let Ok(TcpSocket::Listener(listener)) = self.tcp_mut(parent) else { return };
-        match state {
-            State::SynReceived => {}
-            State::Closed => {
-                listener.half_open = listener.half_open.saturating_sub(1);
-            }
-            _ => {
-                listener.half_open = listener.half_open.saturating_sub(1);
-                listener.accept_queue.push_back(child);
-                self.queue_event(parent);
-                // Still a child until accepted, but no longer half-open.
-                if let Ok(entry) = self.connection_mut(child) {
-                    entry.parent = None;
-                    entry.closed_by_app = false;
-                }
             }
         }
     }
@@ -693,6 +690,9 @@ impl SocketSet {
 
     /// Runs the timers of every connection due at `now`.
     pub(crate) fn tcp_poll_timers(&mut self, now: Instant) {
+        if self.tcp.syn_queue.next_deadline().is_some_and(|at| at <= now) {
+            self.syn_queue_timers(now);
+        }
         while let Some(&Reverse((at, handle))) = self.tcp.timers.peek() {
             if at > now {
                 break;
@@ -719,14 +719,73 @@ impl SocketSet {
     }
 
     pub(crate) fn tcp_poll_at(&self) -> Option<Instant> {
-        self.tcp.timers.peek().map(|Reverse((at, _))| *at)
+        let connections = self.tcp.timers.peek().map(|Reverse((at, _))| *at);
+        match (connections, self.tcp.syn_queue.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs the SYN queue's timers due at `now`: SYN-ACKs to send again (queued for
+    /// `pop_tcp_control`) and handshakes that ran out of retries.
+    fn syn_queue_timers(&mut self, now: Instant) {
+        while let Some(timer) = self.tcp.syn_queue.poll(now) {
+            match timer {
+                SynTimer::Retransmit(tuple) => {
+                    let Some(record) = self.tcp.syn_queue.get(&tuple).copied() else { continue };
+                    let Some((_, mtu)) = self.tcp.link else { continue };
+                    let Some(config) = self.listener_config(record.listener) else { continue };
+                    let synack = record.open.syn_ack(now, &config, mtu);
+                    self.tcp.stats.synack_retransmits += 1;
+                    self.tcp.stats.segments_out += 1;
+                    self.tcp.control_out.push_back((*tuple.local.ip(), *tuple.remote.ip(), synack));
+                }
+                SynTimer::Expired { tuple, listener } => {
+                    self.tcp.stats.half_open_expired += 1;
+                    self.release_half_open(listener);
+                    self.forget_half_open(tuple);
+                }
+            }
+        }
+    }
+
+    /// A SYN-ACK the SYN queue's timers want sent: (source, destination, segment).
+    pub(crate) fn pop_tcp_control(&mut self) -> Option<(Ipv4Addr, Ipv4Addr, TcpRepr<'static>)> {
+        self.tcp.control_out.pop_front()
+    }
+
+    pub(crate) fn has_tcp_control(&self) -> bool {
+        !self.tcp.control_out.is_empty()
     }
 
     pub(crate) fn set_link(&mut self, addr: Ipv4Addr, mtu: usize) {
         self.tcp.link = Some((addr, mtu));
     }
 
-    /// Hands an arriving segment to its connection, or to a listener for a new one.
+    fn listener_config(&self, listener: SocketHandle) -> Option<TcpConfig> {
+        match self.tcp(listener) {
+            Ok(TcpSocket::Listener(l)) => Some(l.config),
+            _ => None,
+        }
+    }
+
+    /// One handshake of `listener` is over (completed, reset or expired).
+    fn release_half_open(&mut self, listener: SocketHandle) {
+        if let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) {
+            l.half_open = l.half_open.saturating_sub(1);
+        }
+    }
+
+    /// A half-open record left the SYN queue without becoming a connection.
+    fn forget_half_open(&mut self, tuple: FourTuple) {
+        self.ports.release(Transport::Tcp, tuple.local.port());
+        if self.config.track_flows {
+            self.flow_changes.push((tuple, false));
+        }
+    }
+
+    /// Hands an arriving segment to its connection, to its handshake in the SYN queue, or
+    /// to a listener.
     pub(crate) fn tcp_input(
         &mut self,
         now: Instant,
@@ -759,6 +818,9 @@ impl SocketSet {
                 return TcpInput::Handled;
             }
         }
+        if !self.tcp.syn_queue.is_empty() && self.tcp.syn_queue.contains(&tuple) {
+            return self.half_open_input(now, tuple, seg);
+        }
         let listener = self
             .tcp
             .listeners
@@ -767,18 +829,24 @@ impl SocketSet {
             .copied();
         let Some(listener) = listener else {
             self.tcp.stats.no_listener += 1;
-            return match reset_for(seg) {
-                Some(rst) => {
-                    self.tcp.stats.resets_sent += 1;
-                    TcpInput::Reset(rst)
-                }
-                None => TcpInput::Dropped,
-            };
+            return self.reset(seg);
         };
         self.listener_input(now, listener, tuple, seg)
     }
 
-    /// RFC 9293 §3.10.7.2: LISTEN.
+    /// RFC 9293 §3.10.7.1: the RST answering `seg`, counted (none for a RST).
+    fn reset(&mut self, seg: &TcpRepr<'_>) -> TcpInput {
+        match reset_for(seg) {
+            Some(rst) => {
+                self.tcp.stats.resets_sent += 1;
+                TcpInput::Reset(rst)
+            }
+            None => TcpInput::Dropped,
+        }
+    }
+
+    /// RFC 9293 §3.10.7.2: LISTEN. A SYN gets a SYN-ACK, from a record in the SYN queue or,
+    /// when that is full, from a SYN cookie (RFC 4987 §3.6); an ACK may return a cookie.
     fn listener_input(
         &mut self,
         now: Instant,
@@ -791,27 +859,211 @@ impl SocketSet {
             return TcpInput::Dropped;
         }
         if flags.contains(TcpFlags::ACK) {
-            self.tcp.stats.resets_sent += 1;
-            return reset_for(seg).map_or(TcpInput::Dropped, TcpInput::Reset);
+            if !flags.contains(TcpFlags::SYN) {
+                return self.cookie_ack(now, listener, tuple, seg);
+            }
+            return self.reset(seg);
         }
         if !flags.contains(TcpFlags::SYN) {
             return TcpInput::Dropped;
         }
         let Some((_, mtu)) = self.tcp.link else { return TcpInput::Dropped };
-        let Ok(TcpSocket::Listener(l)) = self.tcp(listener) else { return TcpInput::Dropped };
-        // Linux: a SYN is dropped (and counted) while the accept queue is full or too many
-        // handshakes are in progress; the peer retries.
-        if l.accept_queue.len() >= l.backlog || l.half_open >= l.backlog {
+        let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) else { return TcpInput::Dropped };
+        // Linux: a SYN is dropped (and counted) while the accept queue is full; the peer
+        // retries. A full SYN queue answers with cookies instead, unless they are off.
+        if l.accept_queue.len() >= l.backlog {
             self.tcp.stats.listen_overflows += 1;
             return TcpInput::Dropped;
         }
+        let queue_full = l.half_open >= l.backlog;
         let config = l.config;
-        let iss = self.tcp.isn.isn(now, tuple.local, tuple.remote);
+        let cookie = match config.syn_cookies {
+            SynCookieMode::Always => true,
+            SynCookieMode::OnOverflow => queue_full,
+            SynCookieMode::Never => false,
+        };
+        if cookie {
+            l.last_cookie_at = Some(now);
+        } else if queue_full {
+            self.tcp.stats.syn_queue_overflows += 1;
+            return TcpInput::Dropped;
+        }
+        self.tcp.stats.segments_in += 1;
+        self.tcp.stats.segments_out += 1;
         let ts_offset = self.tcp.isn.ts_offset(tuple.local, tuple.remote);
-        let conn = Connection::accept(now, tuple.local, tuple.remote, seg, config, iss, ts_offset, mtu);
+        if cookie {
+            let peer_mss = seg.options.mss.unwrap_or(DEFAULT_MSS as u16);
+            let iss = self.tcp.cookies.make(now, tuple.local, tuple.remote, seg.seq_number, peer_mss);
+            let mut open = PassiveOpen::from_syn(tuple.local, tuple.remote, seg, &config, iss, ts_offset);
+            open.cookie = true;
+            if open.ts_recent.is_none() {
+                // RFC 4987 §3.6: without timestamps the cookie has no room for these.
+                open.peer_wscale = None;
+                open.sack_permitted = false;
+            }
+            open.peer_mss = syn_cookie::SynCookies::mss_index(peer_mss).1;
+            self.tcp.stats.syn_cookies_sent += 1;
+            return TcpInput::SynAck(open.syn_ack(now, &config, mtu));
+        }
+        let iss = self.tcp.isn.isn(now, tuple.local, tuple.remote);
+        let open = PassiveOpen::from_syn(tuple.local, tuple.remote, seg, &config, iss, ts_offset);
+        if let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) {
+            l.half_open += 1;
+        }
+        self.tcp.syn_queue.insert(now, open, listener, config.synack_retries);
+        self.ports.acquire(Transport::Tcp, tuple.local.port());
+        if self.config.track_flows {
+            // Registered now, so a segment of the handshake that reaches another worker
+            // is handed here.
+            self.flow_changes.push((tuple, true));
+        }
+        self.tcp.stats.passive_opens += 1;
+        TcpInput::SynAck(open.syn_ack(now, &config, mtu))
+    }
+
+    /// RFC 9293 §3.10.7.4 in SYN-RECEIVED, for a handshake held as a record.
+    fn half_open_input(&mut self, now: Instant, tuple: FourTuple, seg: &TcpRepr<'_>) -> TcpInput {
+        let Some(record) = self.tcp.syn_queue.get(&tuple).copied() else { return TcpInput::Dropped };
+        let Some(config) = self.listener_config(record.listener) else { return TcpInput::Dropped };
+        let Some((_, mtu)) = self.tcp.link else { return TcpInput::Dropped };
+        let open = record.open;
+        self.tcp.stats.segments_in += 1;
+        let flags = seg.flags;
+        if flags.contains(TcpFlags::RST) {
+            // RFC 5961 §3.2: only a RST at exactly RCV.NXT resets; others are ignored (a
+            // record has no room for a challenge ACK's rate limit, and the peer retries).
+            if seg.seq_number == open.irs + 1 {
+                self.tcp.stats.resets_received += 1;
+                self.tcp.syn_queue.remove(&tuple);
+                self.release_half_open(record.listener);
+                self.forget_half_open(tuple);
+            } else {
+                self.tcp.stats.out_of_window += 1;
+            }
+            return TcpInput::Dropped;
+        }
+        if flags.contains(TcpFlags::SYN) {
+            // The peer's SYN again (our SYN-ACK was lost): send the SYN-ACK again, as
+            // Linux's tcp_check_req does. Any other SYN is dropped.
+            if !flags.contains(TcpFlags::ACK) && seg.seq_number == open.irs {
+                self.tcp.stats.segments_out += 1;
+                return TcpInput::SynAck(open.syn_ack(now, &config, mtu));
+            }
+            return TcpInput::Dropped;
+        }
+        if !flags.contains(TcpFlags::ACK) {
+            return TcpInput::Dropped;
+        }
+        if seg.ack_number != open.iss + 1 {
+            // RFC 9293 §3.10.7.4, fifth, SYN-RECEIVED: an unacceptable ACK gets
+            // <SEQ=SEG.ACK><CTL=RST>.
+            return self.reset(seg);
+        }
+        match self.complete_handshake(
+            now,
+            record.listener,
+            &open,
+            config,
+            Some(record.first_sent),
+            record.retries,
+            seg,
+        ) {
+            Some(_) => {
+                self.tcp.syn_queue.remove(&tuple);
+                self.release_half_open(record.listener);
+                // The port and flow stay with the connection now.
+                self.ports.release(Transport::Tcp, tuple.local.port());
+                TcpInput::Handled
+            }
+            None => TcpInput::Dropped,
+        }
+    }
+
+    /// An ACK arriving at a listener (RFC 4987 §3.6): the return of a SYN cookie, which
+    /// makes the connection, or an ACK for nothing, which gets a RST.
+    fn cookie_ack(
+        &mut self,
+        now: Instant,
+        listener: SocketHandle,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+    ) -> TcpInput {
+        let Ok(TcpSocket::Listener(l)) = self.tcp(listener) else { return TcpInput::Dropped };
+        let config = l.config;
+        let cookies_recent = l.last_cookie_at.is_some_and(|at| {
+            now.saturating_duration_since(at) <= syn_cookie::TICK * (syn_cookie::MAX_AGE + 1)
+        });
+        if !cookies_recent {
+            return self.reset(seg);
+        }
+        let cookie =
+            self.tcp.cookies.check(now, tuple.local, tuple.remote, seg.seq_number - 1, seg.ack_number - 1);
+        let Some(mss) = cookie else {
+            self.tcp.stats.syn_cookies_rejected += 1;
+            return self.reset(seg);
+        };
+        let (peer_wscale, sack_permitted) = match seg.options.timestamps {
+            Some((_, tsecr)) if config.timestamps => syn_cookie::decode_timestamp(tsecr),
+            _ => (None, false),
+        };
+        let options = CookieOptions { mss, peer_wscale, sack_permitted };
+        let ts_offset = self.tcp.isn.ts_offset(tuple.local, tuple.remote);
+        let mut open = PassiveOpen::from_cookie_ack(tuple.local, tuple.remote, seg, options, ts_offset);
+        if !config.timestamps {
+            open.ts_recent = None;
+        }
+        // The echoed timestamp carries the cookie's option bits, not a time we can take an
+        // RTT sample from.
+        let mut ack = *seg;
+        if let Some((tsval, _)) = ack.options.timestamps {
+            ack.options.timestamps = Some((tsval, 0));
+        }
+        self.tcp.stats.segments_in += 1;
+        match self.complete_handshake(now, listener, &open, config, None, 0, &ack) {
+            Some(_) => {
+                self.tcp.stats.syn_cookies_accepted += 1;
+                if self.config.track_flows {
+                    self.flow_changes.push((tuple, true));
+                }
+                TcpInput::Handled
+            }
+            None => TcpInput::Dropped,
+        }
+    }
+
+    /// The handshake of `open` completes with `ack`: the connection is made, with its
+    /// buffers, takes the ACK (and any data on it) and joins the accept queue. `None` when
+    /// the accept queue or the socket table is full (the peer's next segment retries) or
+    /// the ACK did not establish the connection.
+    #[allow(clippy::too_many_arguments)] // the parts of a completed handshake, each needed
+    fn complete_handshake(
+        &mut self,
+        now: Instant,
+        listener: SocketHandle,
+        open: &PassiveOpen,
+        config: TcpConfig,
+        first_sent: Option<Instant>,
+        retries: u32,
+        ack: &TcpRepr<'_>,
+    ) -> Option<SocketHandle> {
+        let (_, mtu) = self.tcp.link?;
+        let Ok(TcpSocket::Listener(l)) = self.tcp(listener) else { return None };
+        if l.accept_queue.len() >= l.backlog {
+            self.tcp.stats.listen_overflows += 1;
+            return None;
+        }
+        let mut conn = Connection::from_passive_open(now, open, config, mtu, first_sent, retries);
+        let tables = &mut self.tcp;
+        let mut ctx = InputContext { stats: &mut tables.stats, challenge_acks: &mut tables.challenge_acks };
+        // `on_segment` counts the segment again.
+        ctx.stats.segments_in -= 1;
+        conn.on_segment(now, ack, &mut ctx);
+        conn.update_persist(now);
+        if !matches!(conn.state(), State::Established | State::CloseWait) {
+            return None;
+        }
         let entry = TcpConnection {
             conn,
-            parent: Some(listener),
             closed_by_app: false,
             linger_zero: false,
             timer_at: None,
@@ -819,20 +1071,17 @@ impl SocketSet {
         };
         let Ok(handle) = self.add(Socket::Tcp(TcpSocket::Connection(Box::new(entry)))) else {
             self.tcp.stats.listen_overflows += 1;
-            return TcpInput::Dropped;
+            return None;
         };
-        if let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) {
-            l.half_open += 1;
-        }
+        let tuple = FourTuple { local: open.local, remote: open.remote };
         self.tcp.insert_connection(tuple, handle);
         self.ports.acquire(Transport::Tcp, tuple.local.port());
-        if self.config.track_flows {
-            self.flow_changes.push((tuple, true));
+        if let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) {
+            l.accept_queue.push_back(handle);
         }
-        self.tcp.stats.passive_opens += 1;
-        self.tcp.stats.segments_in += 1;
+        self.queue_event(listener);
         self.tcp_changed(handle);
-        TcpInput::Handled
+        Some(handle)
     }
 
     /// A TIME_WAIT connection yields to a SYN with a higher sequence number or timestamp.

@@ -20,6 +20,18 @@ impl Default for KeepaliveConfig {
     }
 }
 
+/// When a listener answers SYNs with cookies (RFC 4987 §3.6; Linux `tcp_syncookies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SynCookieMode {
+    /// Never: a SYN that finds the SYN queue full is dropped.
+    Never,
+    /// When the SYN queue is full (Linux's default, `tcp_syncookies = 1`).
+    #[default]
+    OnOverflow,
+    /// For every SYN: no half-open state at all (`tcp_syncookies = 2`).
+    Always,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TcpConfig {
     pub send_buffer: usize,
@@ -50,6 +62,8 @@ pub struct TcpConfig {
     pub fin_wait_2_timeout: Duration,
     /// RFC 5961 §7: challenge ACKs per second across the stack (Linux: 1000).
     pub challenge_acks_per_sec: u32,
+    /// SYN cookies for a listener whose SYN queue (its backlog of handshakes) is full.
+    pub syn_cookies: SynCookieMode,
 }
 
 impl Default for TcpConfig {
@@ -71,6 +85,7 @@ impl Default for TcpConfig {
             msl: Duration::from_secs(30),
             fin_wait_2_timeout: Duration::from_secs(60),
             challenge_acks_per_sec: 1000,
+            syn_cookies: SynCookieMode::OnOverflow,
         }
     }
 }

@@ -183,7 +183,7 @@ pub struct Connection {
 }
 
 /// Our window scale for a receive buffer: the smallest shift that fits it in 16 bits.
-fn window_scale_for(buffer: usize) -> u8 {
+pub(super) fn window_scale_for(buffer: usize) -> u8 {
     let mut shift = 0;
     while shift < MAX_WINDOW_SCALE && (buffer >> shift) > 0xffff {
         shift += 1;
@@ -192,7 +192,7 @@ fn window_scale_for(buffer: usize) -> u8 {
 }
 
 impl Connection {
-    fn new(
+    pub(super) fn new(
         now: Instant,
         local: SocketAddrV4,
         remote: SocketAddrV4,
@@ -317,7 +317,20 @@ impl Connection {
     /// Applies the options of the peer's SYN (or SYN-ACK) to this connection.
     pub(super) fn negotiate(&mut self, now: Instant, syn: &crate::wire::TcpRepr<'_>) {
         let options = &syn.options;
-        match options.window_scale {
+        let ts_val = options.timestamps.map(|(tsval, _)| tsval);
+        self.apply_peer_options(now, options.mss, options.window_scale, options.sack_permitted, ts_val);
+    }
+
+    /// What the peer offered in its SYN, as far as our configuration agrees to it.
+    pub(super) fn apply_peer_options(
+        &mut self,
+        now: Instant,
+        peer_mss: Option<u16>,
+        peer_wscale: Option<u8>,
+        sack_permitted: bool,
+        ts_val: Option<u32>,
+    ) {
+        match peer_wscale {
             Some(shift) if self.config.window_scaling => {
                 self.wscale_agreed = true;
                 self.snd_wscale = shift.min(MAX_WINDOW_SCALE);
@@ -329,16 +342,16 @@ impl Connection {
                 self.rcv_wscale = 0;
             }
         }
-        self.sack_ok = self.config.sack && options.sack_permitted;
-        match options.timestamps {
-            Some((tsval, _)) if self.config.timestamps => {
+        self.sack_ok = self.config.sack && sack_permitted;
+        match ts_val {
+            Some(tsval) if self.config.timestamps => {
                 self.ts_ok = true;
                 self.ts_recent = tsval;
                 self.ts_recent_at = now;
             }
             _ => self.ts_ok = false,
         }
-        let peer_mss = options.mss.map_or(DEFAULT_MSS, usize::from);
+        let peer_mss = peer_mss.map_or(DEFAULT_MSS, usize::from);
         // RFC 9293 §3.7.1: the effective MSS, less the options every segment carries.
         let option_bytes = if self.ts_ok { 12 } else { 0 };
         self.smss = (peer_mss.min(self.our_mss) - option_bytes.min(peer_mss / 2)).max(64);
@@ -360,6 +373,21 @@ impl Connection {
     /// The send MSS in use.
     pub fn mss(&self) -> usize {
         self.smss
+    }
+
+    /// The peer's window scale, if both sides agreed to scale windows (RFC 7323 §2.2).
+    pub fn peer_window_scale(&self) -> Option<u8> {
+        self.wscale_agreed.then_some(self.snd_wscale)
+    }
+
+    /// Both sides agreed to SACK (RFC 2018 §2).
+    pub fn sack_enabled(&self) -> bool {
+        self.sack_ok
+    }
+
+    /// Both sides agreed to timestamps (RFC 7323 §3.2).
+    pub fn timestamps_enabled(&self) -> bool {
+        self.ts_ok
     }
 
     pub fn config(&self) -> &TcpConfig {

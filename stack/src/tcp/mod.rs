@@ -7,6 +7,8 @@
 //! - [`SendBuffer`], [`ReceiveBuffer`]: the byte queues, with out-of-order reassembly.
 //! - [`Scoreboard`]: the sender's SACK state; [`congestion`]: the window algorithms;
 //!   [`RttEstimator`]: RFC 6298.
+//! - [`PassiveOpen`]: a handshake in progress as a compact record; [`SynCookies`]: the
+//!   same record carried in the SYN-ACK when the listener's queue is full (RFC 4987).
 
 pub mod config;
 pub mod congestion;
@@ -14,6 +16,7 @@ mod connection;
 mod input;
 pub mod isn;
 mod output;
+pub mod passive_open;
 pub mod rack;
 pub mod recv_buffer;
 pub mod rtt;
@@ -21,13 +24,15 @@ pub mod scoreboard;
 pub mod send_buffer;
 mod state;
 mod stats;
+pub mod syn_cookie;
 mod timer;
 mod tlp;
 
-pub use config::{KeepaliveConfig, TcpConfig};
+pub use config::{KeepaliveConfig, SynCookieMode, TcpConfig};
 pub use connection::{Connection, TcpError, DEFAULT_MSS};
 pub use input::InputContext;
 pub use output::Segment;
+pub use passive_open::PassiveOpen;
 pub use rack::Rack;
 pub use recv_buffer::ReceiveBuffer;
 pub use rtt::RttEstimator;
@@ -35,3 +40,4 @@ pub use scoreboard::Scoreboard;
 pub use send_buffer::SendBuffer;
 pub use state::State;
 pub use stats::TcpStats;
+pub use syn_cookie::SynCookies;

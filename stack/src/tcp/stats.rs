@@ -62,8 +62,21 @@ tcp_counters! {
     out_of_order,
     /// Out-of-order segments dropped because the gap limit was reached.
     out_of_order_dropped,
-    /// SYNs dropped because the listen queue was full (Linux ListenOverflows).
+    /// SYNs or handshake-completing ACKs dropped because the accept queue was full
+    /// (Linux ListenOverflows).
     listen_overflows,
+    /// SYNs dropped because the SYN queue was full and cookies are off (Linux ListenDrops).
+    syn_queue_overflows,
+    /// SYN-ACKs carrying a SYN cookie (RFC 4987 §3.6; Linux SyncookiesSent).
+    syn_cookies_sent,
+    /// ACKs returning a valid cookie, each a connection made (Linux SyncookiesRecv).
+    syn_cookies_accepted,
+    /// ACKs at a listener whose cookie failed the check (Linux SyncookiesFailed).
+    syn_cookies_rejected,
+    /// SYN-ACKs sent again by the SYN queue's timer.
+    synack_retransmits,
+    /// Handshakes dropped from the SYN queue after their last SYN-ACK went unanswered.
+    half_open_expired,
     /// Segments to a port with no listener (answered with RST).
     no_listener,
     /// Window probes sent (persist timer).
