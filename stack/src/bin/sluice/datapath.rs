@@ -4,6 +4,7 @@
 use std::net::Ipv4Addr as StdIpv4Addr;
 use std::sync::Arc;
 
+use crate::tcp_limits::TcpLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use sluice::control::{
@@ -50,6 +51,8 @@ pub struct LinkOptions {
     /// Seed of the injected faults.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub impair_seed: u64,
+    #[command(flatten)]
+    pub tcp: TcpLimits,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +163,7 @@ impl Datapath {
         getrandom(&mut secret);
         config.sockets.secret = secret;
         config.sockets.ephemeral_seed = u64::from_le_bytes(secret[..8].try_into().expect("8 bytes"));
+        link.tcp.apply(&mut config.sockets.tcp);
         config.cores = link.cores.clone();
         config.poll = match link.poll {
             Poll::Busy => PollMode::Busy,

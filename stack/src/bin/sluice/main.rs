@@ -14,6 +14,7 @@ mod resolve;
 mod serve;
 mod sim;
 mod stat;
+mod tcp_limits;
 
 #[derive(Parser)]
 #[command(name = "sluice", version, about = "A userspace TCP/IP stack on AF_XDP kernel bypass")]
