@@ -145,7 +145,7 @@ impl WorkerSnapshot {
             rx_bytes: stats.rx_bytes,
             tx_bytes: stats.tx_bytes,
             drops: WorkerSnapshot::drops_from(stats),
-            tcp: WorkerSnapshot::tcp_from(sockets.tcp_stats(), sockets.tcp_half_open()),
+            tcp: WorkerSnapshot::tcp_from(sockets.tcp_stats(), &sockets.tcp_gauges()),
             sockets: WorkerSnapshot::sockets_from(sockets, worker),
             ..WorkerSnapshot::new(worker, queue, core, mode)
         }
@@ -156,11 +156,11 @@ impl WorkerSnapshot {
         stats.nonzero_drops().map(|(reason, n)| (reason.name().to_owned(), n)).collect()
     }
 
-    /// Every TCP counter, zero or not, in declaration order, then the handshakes in
-    /// progress right now (`half_open_now`, a gauge: the SYN queue's length).
-    pub fn tcp_from(stats: &TcpStats, half_open: usize) -> Vec<(String, u64)> {
+    /// Every TCP counter, zero or not, in declaration order, then the gauges of the
+    /// limited state (`half_open_now`, `orphans_now`, `time_wait_now`, `buffer_bytes_now`).
+    pub fn tcp_from(stats: &TcpStats, gauges: &[(&'static str, u64)]) -> Vec<(String, u64)> {
         let counters = stats.iter().map(|(name, n)| (name.to_owned(), n));
-        counters.chain([("half_open_now".to_owned(), half_open as u64)]).collect()
+        counters.chain(gauges.iter().map(|&(name, n)| (name.to_owned(), n))).collect()
     }
 
     /// A row for each listener, TCP connection (in any state, including those awaiting
@@ -296,7 +296,7 @@ mod tests {
             vec![("ipv4_not_ours".to_owned(), 2), ("tcp_no_socket".to_owned(), 1)]
         );
         let tcp = TcpStats { retransmitted_segments: 4, ..TcpStats::default() };
-        let rows = WorkerSnapshot::tcp_from(&tcp, 3);
+        let rows = WorkerSnapshot::tcp_from(&tcp, &[("half_open_now", 3)]);
         assert_eq!(rows.len(), tcp.iter().count() + 1);
         assert!(rows.contains(&("half_open_now".to_owned(), 3)));
         assert!(rows.contains(&("retransmitted_segments".to_owned(), 4)));

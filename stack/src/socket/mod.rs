@@ -26,12 +26,14 @@ mod ports;
 pub mod ring;
 mod syn_queue;
 pub mod tcp;
+pub mod tcp_limits;
 pub mod udp;
 
 pub use icmp::{EchoReply, IcmpConfig, IcmpSocket};
 pub use port_ledger::{PortChange, PortLedger, Transport};
 pub use ports::{EphemeralPorts, PortShare, EPHEMERAL_FIRST, EPHEMERAL_LAST};
 pub use tcp::{FourTuple, Listener, Readiness, TcpConnection, TcpSocket};
+pub use tcp_limits::TcpLimits;
 pub use udp::{UdpConfig, UdpSocket};
 
 /// A socket descriptor.
@@ -85,6 +87,8 @@ pub enum SocketError {
     HostUnreachable(Ipv4Addr),
     #[error("network unreachable: no route to {0}; configure a gateway or an address on its network")]
     NetworkUnreachable(Ipv4Addr),
+    #[error("no memory for another connection's buffers (the TCP memory limit is reached); close connections or raise --tcp-memory-limit")]
+    NoBufferSpace,
     #[error("another call of the same kind is still in progress on socket {0}; wait for it")]
     Busy(SocketHandle),
     #[error("the worker that owns this socket has stopped; the runtime was shut down")]
@@ -120,6 +124,8 @@ pub struct SocketSetConfig {
     pub secret: [u8; 16],
     /// Options new TCP sockets start with.
     pub tcp: TcpConfig,
+    /// Bounds on TIME_WAIT, orphans and buffer memory across the set's connections.
+    pub tcp_limits: TcpLimits,
     /// The slice of the ephemeral range this set allocates from: with several workers,
     /// each takes its own residue class, so the port of a reply names its worker.
     pub ephemeral_share: PortShare,
@@ -135,6 +141,7 @@ impl Default for SocketSetConfig {
             ephemeral_seed: 0,
             secret: [0; 16],
             tcp: TcpConfig::default(),
+            tcp_limits: TcpLimits::default(),
             ephemeral_share: PortShare::WHOLE,
             track_flows: false,
         }
@@ -176,7 +183,7 @@ impl SocketSet {
             ports: PortLedger::default(),
             flow_changes: Vec::new(),
             next_icmp_ident: (config.ephemeral_seed >> 16) as u16,
-            tcp: TcpTables::new(config.secret, config.tcp),
+            tcp: TcpTables::new(config.secret, config.tcp, config.tcp_limits),
         }
     }
 

@@ -11,6 +11,7 @@ use core::net::SocketAddrV4;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use super::syn_queue::{SynQueue, SynTimer};
+use super::tcp_limits::{Admission, AgeQueue, TcpLimits};
 use super::{Socket, SocketError, SocketHandle, SocketSet, Transport};
 use crate::iface::TokenBucket;
 use crate::tcp::config::SynCookieMode;
@@ -68,8 +69,29 @@ pub struct TcpConnection {
     pub linger_zero: bool,
     /// The deadline registered in the timer heap.
     timer_at: Option<Instant>,
+    /// Buffer bytes counted against the set's memory budget.
+    charged: usize,
+    /// Since when the connection is an orphan (closed by the application, still closing).
+    orphan_since: Option<Instant>,
+    /// Since when the connection, closed by the application, is in TIME_WAIT.
+    time_wait_since: Option<Instant>,
     /// The state when events were last reported.
     reported: Readiness,
+}
+
+impl TcpConnection {
+    fn new(conn: Connection, linger_zero: bool) -> TcpConnection {
+        TcpConnection {
+            conn,
+            closed_by_app: false,
+            linger_zero,
+            timer_at: None,
+            charged: 0,
+            orphan_since: None,
+            time_wait_since: None,
+            reported: Readiness::default(),
+        }
+    }
 }
 
 /// What `poll`-style readiness reports for a socket (epoll's EPOLLIN, EPOLLOUT, ...).
@@ -125,10 +147,17 @@ pub(crate) struct TcpTables {
     pub default_config: TcpConfig,
     /// The interface's address and MTU, set by the interface at every poll.
     pub link: Option<(Ipv4Addr, usize)>,
+    pub limits: TcpLimits,
+    /// Buffer bytes of every connection (send plus receive capacity).
+    memory_used: usize,
+    orphans: AgeQueue,
+    time_wait: AgeQueue,
+    /// The latest `now` the set was given: application calls, which have none, use it.
+    clock: Instant,
 }
 
 impl TcpTables {
-    pub fn new(secret: [u8; 16], default_config: TcpConfig) -> TcpTables {
+    pub fn new(secret: [u8; 16], default_config: TcpConfig, limits: TcpLimits) -> TcpTables {
         let k = u64::from_le_bytes(secret[..8].try_into().expect("8 bytes"));
         let hasher =
             || ahash::RandomState::with_seeds(k, k.rotate_left(17), k.rotate_left(31), k.rotate_left(47));
@@ -150,11 +179,52 @@ impl TcpTables {
             events: VecDeque::new(),
             default_config,
             link: None,
+            limits,
+            memory_used: 0,
+            orphans: AgeQueue::default(),
+            time_wait: AgeQueue::default(),
+            clock: Instant::ZERO,
         }
     }
 }
 
 impl TcpTables {
+    /// Brings the memory budget and the orphan and TIME_WAIT queues up to date with a
+    /// connection that may have changed; says whether TIME_WAIT is now over its limit.
+    #[inline]
+    fn account(&mut self, handle: SocketHandle, entry: &mut TcpConnection) -> bool {
+        let bytes = entry.conn.buffer_bytes();
+        if bytes != entry.charged {
+            self.memory_used = self.memory_used - entry.charged + bytes;
+            entry.charged = bytes;
+        }
+        if !entry.closed_by_app {
+            return false;
+        }
+        let state = entry.conn.state();
+        let orphan = !matches!(state, State::Closed | State::TimeWait);
+        if orphan != entry.orphan_since.is_some() {
+            if orphan {
+                entry.orphan_since = Some(self.clock);
+                self.orphans.push(self.clock, handle);
+            } else {
+                entry.orphan_since = None;
+                self.orphans.leave();
+            }
+        }
+        let time_wait = state == State::TimeWait;
+        if time_wait != entry.time_wait_since.is_some() {
+            if time_wait {
+                entry.time_wait_since = Some(self.clock);
+                self.time_wait.push(self.clock, handle);
+                return self.time_wait.live > self.limits.max_time_wait;
+            }
+            entry.time_wait_since = None;
+            self.time_wait.leave();
+        }
+        false
+    }
+
     /// The connection of `tuple`, if any.
     fn find(&mut self, tuple: &FourTuple) -> Option<SocketHandle> {
         if let Some((last, handle)) = self.last_found {
@@ -361,16 +431,22 @@ impl SocketSet {
         if self.tcp.connections.contains_key(&tuple) {
             return Err(SocketError::AddressInUse(local));
         }
+        self.tcp.clock = now;
+        let config = match self.tcp.limits.admit(self.tcp.memory_used, config) {
+            Admission::Full(config) => config,
+            Admission::Reduced(config) => {
+                self.tcp.stats.memory_pressure_reduced += 1;
+                config
+            }
+            Admission::Refused => {
+                self.tcp.stats.memory_refused += 1;
+                return Err(SocketError::NoBufferSpace);
+            }
+        };
         let iss = self.tcp.isn.isn(now, local, remote);
         let ts_offset = self.tcp.isn.ts_offset(local, remote);
         let conn = Connection::connect(now, local, remote, config, iss, ts_offset, mtu);
-        let entry = TcpConnection {
-            conn,
-            closed_by_app: false,
-            linger_zero,
-            timer_at: None,
-            reported: Readiness::default(),
-        };
+        let entry = TcpConnection::new(conn, linger_zero);
         *self.tcp_mut(handle)? = TcpSocket::Connection(Box::new(entry));
         self.tcp.insert_connection(tuple, handle);
         self.ports.acquire(Transport::Tcp, tuple.local.port());
@@ -577,6 +653,8 @@ impl SocketSet {
     }
 
     pub(super) fn close_tcp(&mut self, handle: SocketHandle) -> Result<bool, SocketError> {
+        let orphans_full = self.tcp.orphans.live >= self.tcp.limits.max_orphans;
+        let mut orphan_reset = false;
         let free_now = match self.tcp_mut(handle)? {
             TcpSocket::Idle { local, .. } => {
                 let port = local.map(|l| l.port());
@@ -606,14 +684,22 @@ impl SocketSet {
             }
             TcpSocket::Connection(entry) => {
                 entry.closed_by_app = true;
+                let closing = !matches!(entry.conn.state(), State::Closed | State::TimeWait);
                 if entry.linger_zero {
                     entry.conn.abort();
+                } else if closing && orphans_full {
+                    // Linux: "too many orphaned sockets": reset instead of closing.
+                    entry.conn.abort();
+                    orphan_reset = true;
                 } else {
                     entry.conn.close();
                 }
                 false
             }
         };
+        if orphan_reset {
+            self.tcp.stats.orphans_reset += 1;
+        }
         if !free_now {
             self.tcp_changed(handle);
         }
@@ -645,6 +731,7 @@ impl SocketSet {
             return;
         };
         let wants_to_send = entry.conn.wants_to_send();
+        let recycle = self.tcp.account(handle, entry);
         if let Some(deadline) = entry.conn.poll_at() {
             // An earlier deadline gets a heap entry; a later one waits for the current
             // entry to fire, which re-registers it (at most one live entry per connection).
@@ -663,6 +750,62 @@ impl SocketSet {
             return;
         }
         self.queue_event(handle);
+        if recycle {
+            self.recycle_time_wait();
+        }
+    }
+
+    /// Frees the oldest TIME_WAIT connections while there are more than the limit.
+    fn recycle_time_wait(&mut self) {
+        while self.tcp.time_wait.live > self.tcp.limits.max_time_wait {
+            let Some((since, handle)) = self.tcp.time_wait.pop_front() else { break };
+            if self.time_wait_since(handle) == Some(since) {
+                self.tcp.stats.time_wait_recycled += 1;
+                self.free_connection(handle);
+            }
+        }
+    }
+
+    fn time_wait_since(&self, handle: SocketHandle) -> Option<Instant> {
+        match self.tcp(handle) {
+            Ok(TcpSocket::Connection(entry)) => entry.time_wait_since,
+            _ => None,
+        }
+    }
+
+    fn orphan_since(&self, handle: SocketHandle) -> Option<Instant> {
+        match self.tcp(handle) {
+            Ok(TcpSocket::Connection(entry)) => entry.orphan_since,
+            _ => None,
+        }
+    }
+
+    /// Resets orphans that have been closing for longer than the limit.
+    fn expire_orphans(&mut self, now: Instant) {
+        let timeout = self.tcp.limits.orphan_timeout;
+        while let Some((since, handle)) = self.tcp.orphans.front() {
+            if since + timeout > now {
+                break;
+            }
+            self.tcp.orphans.pop_front();
+            if self.orphan_since(handle) == Some(since) {
+                self.tcp.stats.orphans_timed_out += 1;
+                if let Ok(entry) = self.connection_mut(handle) {
+                    entry.conn.abort();
+                }
+                self.tcp_changed(handle);
+            }
+        }
+    }
+
+    /// Gauges of the limited state: (name, value) for `sluice stat`.
+    pub fn tcp_gauges(&self) -> [(&'static str, u64); 4] {
+        [
+            ("half_open_now", self.tcp.syn_queue.len() as u64),
+            ("orphans_now", self.tcp.orphans.live as u64),
+            ("time_wait_now", self.tcp.time_wait.live as u64),
+            ("buffer_bytes_now", self.tcp.memory_used as u64),
+        ]
     }
 
     /// Puts a socket on the event queue once; `take_events` reports what changed.
@@ -677,6 +820,18 @@ impl SocketSet {
     }
 
     fn free_connection(&mut self, handle: SocketHandle) {
+        let tables = &mut self.tcp;
+        if let Some(Some(slot)) = self.slots.get(handle.0 as usize) {
+            if let Socket::Tcp(TcpSocket::Connection(entry)) = &*slot.socket {
+                tables.memory_used -= entry.charged;
+                if entry.orphan_since.is_some() {
+                    tables.orphans.leave();
+                }
+                if entry.time_wait_since.is_some() {
+                    tables.time_wait.leave();
+                }
+            }
+        }
         if let Ok(entry) = self.connection_mut(handle) {
             let tuple = FourTuple { local: entry.conn.local(), remote: entry.conn.remote() };
             self.tcp.remove_connection(&tuple);
@@ -690,8 +845,22 @@ impl SocketSet {
 
     /// Runs the timers of every connection due at `now`.
     pub(crate) fn tcp_poll_timers(&mut self, now: Instant) {
+        self.tcp.clock = now;
         if self.tcp.syn_queue.next_deadline().is_some_and(|at| at <= now) {
             self.syn_queue_timers(now);
+        }
+        if self.tcp.orphans.front().is_some_and(|(since, _)| since + self.tcp.limits.orphan_timeout <= now) {
+            self.expire_orphans(now);
+        }
+        if self.tcp.time_wait.len() > 2 * self.tcp.time_wait.live + 64 {
+            let slots = &self.slots;
+            self.tcp.time_wait.prune(|handle| match slots.get(handle.0 as usize) {
+                Some(Some(slot)) => match &*slot.socket {
+                    Socket::Tcp(TcpSocket::Connection(entry)) => entry.time_wait_since,
+                    _ => None,
+                },
+                _ => None,
+            });
         }
         while let Some(&Reverse((at, handle))) = self.tcp.timers.peek() {
             if at > now {
@@ -720,10 +889,8 @@ impl SocketSet {
 
     pub(crate) fn tcp_poll_at(&self) -> Option<Instant> {
         let connections = self.tcp.timers.peek().map(|Reverse((at, _))| *at);
-        match (connections, self.tcp.syn_queue.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let orphans = self.tcp.orphans.front().map(|(since, _)| since + self.tcp.limits.orphan_timeout);
+        [connections, self.tcp.syn_queue.next_deadline(), orphans].into_iter().flatten().min()
     }
 
     /// Runs the SYN queue's timers due at `now`: SYN-ACKs to send again (queued for
@@ -797,6 +964,7 @@ impl SocketSet {
             local: SocketAddrV4::new(dst, seg.dst_port),
             remote: SocketAddrV4::new(src, seg.src_port),
         };
+        self.tcp.clock = now;
         if let Some(handle) = self.tcp.find(&tuple) {
             if self.time_wait_reusable(handle, seg) {
                 // RFC 6191 / Linux: a new SYN may take over a TIME_WAIT 4-tuple.
@@ -877,6 +1045,12 @@ impl SocketSet {
         }
         let queue_full = l.half_open >= l.backlog;
         let config = l.config;
+        if self.tcp.limits.admit(self.tcp.memory_used, config) == Admission::Refused {
+            // No connection could be made for this SYN: promise none.
+            self.tcp.stats.memory_refused += 1;
+            return TcpInput::Dropped;
+        }
+        let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) else { return TcpInput::Dropped };
         let cookie = match config.syn_cookies {
             SynCookieMode::Always => true,
             SynCookieMode::OnOverflow => queue_full,
@@ -899,6 +1073,7 @@ impl SocketSet {
             if open.ts_recent.is_none() {
                 // RFC 4987 §3.6: without timestamps the cookie has no room for these.
                 open.peer_wscale = None;
+                open.our_wscale = None;
                 open.sack_permitted = false;
             }
             open.peer_mss = syn_cookie::SynCookies::mss_index(peer_mss).1;
@@ -1008,10 +1183,7 @@ impl SocketSet {
         };
         let options = CookieOptions { mss, peer_wscale, sack_permitted };
         let ts_offset = self.tcp.isn.ts_offset(tuple.local, tuple.remote);
-        let mut open = PassiveOpen::from_cookie_ack(tuple.local, tuple.remote, seg, options, ts_offset);
-        if !config.timestamps {
-            open.ts_recent = None;
-        }
+        let open = PassiveOpen::from_cookie_ack(tuple.local, tuple.remote, seg, options, &config, ts_offset);
         // The echoed timestamp carries the cookie's option bits, not a time we can take an
         // RTT sample from.
         let mut ack = *seg;
@@ -1052,6 +1224,17 @@ impl SocketSet {
             self.tcp.stats.listen_overflows += 1;
             return None;
         }
+        let config = match self.tcp.limits.admit(self.tcp.memory_used, config) {
+            Admission::Full(config) => config,
+            Admission::Reduced(config) => {
+                self.tcp.stats.memory_pressure_reduced += 1;
+                config
+            }
+            Admission::Refused => {
+                self.tcp.stats.memory_refused += 1;
+                return None;
+            }
+        };
         let mut conn = Connection::from_passive_open(now, open, config, mtu, first_sent, retries);
         let tables = &mut self.tcp;
         let mut ctx = InputContext { stats: &mut tables.stats, challenge_acks: &mut tables.challenge_acks };
@@ -1062,13 +1245,7 @@ impl SocketSet {
         if !matches!(conn.state(), State::Established | State::CloseWait) {
             return None;
         }
-        let entry = TcpConnection {
-            conn,
-            closed_by_app: false,
-            linger_zero: false,
-            timer_at: None,
-            reported: Readiness::default(),
-        };
+        let entry = TcpConnection::new(conn, false);
         let Ok(handle) = self.add(Socket::Tcp(TcpSocket::Connection(Box::new(entry)))) else {
             self.tcp.stats.listen_overflows += 1;
             return None;
@@ -1135,7 +1312,7 @@ mod tests {
 
     #[test]
     fn remembered_lookup_follows_the_table() {
-        let mut tables = TcpTables::new([7; 16], TcpConfig::default());
+        let mut tables = TcpTables::new([7; 16], TcpConfig::default(), TcpLimits::default());
         let addr = |n: u8, port: u16| SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, n), port);
         let one = FourTuple { local: addr(1, 80), remote: addr(2, 40000) };
         let two = FourTuple { local: addr(1, 80), remote: addr(2, 40001) };

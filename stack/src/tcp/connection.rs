@@ -414,6 +414,11 @@ impl Connection {
         }
     }
 
+    /// The memory of the send and receive buffers, held or not.
+    pub fn buffer_bytes(&self) -> usize {
+        self.send.capacity() + self.recv.capacity()
+    }
+
     /// Bytes waiting in the send buffer (unsent and unacknowledged) and receive buffer.
     pub fn queued(&self) -> (usize, usize) {
         (self.send.len(), self.recv.readable())

@@ -29,6 +29,9 @@ pub struct PassiveOpen {
     pub peer_mss: u16,
     /// The peer's window scale, if both sides scale windows (RFC 7323 §2.2).
     pub peer_wscale: Option<u8>,
+    /// The window scale our SYN-ACK offers, fixed from the listener's receive buffer: a
+    /// connection made with a smaller buffer (memory pressure) keeps it.
+    pub our_wscale: Option<u8>,
     /// Both sides allow SACK (RFC 2018 §2).
     pub sack_permitted: bool,
     /// The peer's TSval (TS.Recent), if both sides use timestamps (RFC 7323 §3).
@@ -60,6 +63,10 @@ impl PassiveOpen {
             irs: syn.seq_number,
             peer_mss: options.mss.unwrap_or(DEFAULT_MSS as u16),
             peer_wscale: options.window_scale.filter(|_| config.window_scaling),
+            our_wscale: options
+                .window_scale
+                .filter(|_| config.window_scaling)
+                .map(|_| window_scale_for(config.recv_buffer)),
             sack_permitted: options.sack_permitted && config.sack,
             ts_recent: options.timestamps.map(|(tsval, _)| tsval).filter(|_| config.timestamps),
             peer_window: syn.window_len,
@@ -75,17 +82,20 @@ impl PassiveOpen {
         remote: SocketAddrV4,
         ack: &TcpRepr<'_>,
         cookie: CookieOptions,
+        config: &TcpConfig,
         ts_offset: u32,
     ) -> PassiveOpen {
+        let peer_wscale = cookie.peer_wscale.filter(|_| config.window_scaling);
         PassiveOpen {
             local,
             remote,
             iss: ack.ack_number - 1,
             irs: ack.seq_number - 1,
             peer_mss: cookie.mss,
-            peer_wscale: cookie.peer_wscale,
-            sack_permitted: cookie.sack_permitted,
-            ts_recent: ack.options.timestamps.map(|(tsval, _)| tsval),
+            peer_wscale,
+            our_wscale: peer_wscale.map(|_| window_scale_for(config.recv_buffer)),
+            sack_permitted: cookie.sack_permitted && config.sack,
+            ts_recent: ack.options.timestamps.map(|(tsval, _)| tsval).filter(|_| config.timestamps),
             // The SYN's window is gone; the ACK's own window replaces it when the
             // connection takes the ACK.
             peer_window: 0,
@@ -109,9 +119,7 @@ impl PassiveOpen {
     pub fn syn_ack(&self, now: Instant, config: &TcpConfig, mtu: usize) -> TcpRepr<'static> {
         let our_mss = mtu.saturating_sub(40).clamp(64, 0xffff) as u16;
         let mut options = TcpOptions { mss: Some(our_mss), ..TcpOptions::default() };
-        if self.peer_wscale.is_some() {
-            options.window_scale = Some(window_scale_for(config.recv_buffer));
-        }
+        options.window_scale = self.our_wscale;
         options.sack_permitted = self.sack_permitted;
         if let Some(ts_recent) = self.ts_recent {
             let tsval = if self.cookie { self.cookie_timestamp(now) } else { self.ts_now(now) };
@@ -146,6 +154,9 @@ impl Connection {
     ) -> Connection {
         let mut conn = Connection::new(now, open.local, open.remote, config, open.iss, open.ts_offset, mtu);
         conn.state = State::SynReceived;
+        if let Some(shift) = open.our_wscale {
+            conn.offered_wscale = shift;
+        }
         conn.irs = open.irs;
         conn.rcv_nxt = open.irs + 1;
         conn.rcv_adv = conn.rcv_nxt + config.recv_buffer.min(0xffff);

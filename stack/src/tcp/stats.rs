@@ -77,6 +77,16 @@ tcp_counters! {
     synack_retransmits,
     /// Handshakes dropped from the SYN queue after their last SYN-ACK went unanswered.
     half_open_expired,
+    /// TIME_WAIT connections freed early because TIME_WAIT was at its limit.
+    time_wait_recycled,
+    /// Connections reset on close because orphans were at their limit.
+    orphans_reset,
+    /// Orphans reset because they had not finished closing within the orphan timeout.
+    orphans_timed_out,
+    /// Connections made with smaller buffers because buffer memory was under pressure.
+    memory_pressure_reduced,
+    /// SYNs, handshakes and connects refused because buffer memory was at its limit.
+    memory_refused,
     /// Segments to a port with no listener (answered with RST).
     no_listener,
     /// Window probes sent (persist timer).
