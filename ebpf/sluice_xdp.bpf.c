@@ -6,11 +6,19 @@
 // Redirected (bpf_redirect_map(&xsks, rx_queue_index, XDP_PASS)):
 //   - ARP whose target protocol address is one of ours (RFC 826);
 //   - IPv4 ICMP to one of our addresses;
-//   - IPv4 TCP and UDP to one of our addresses on a port registered in `ports`;
+//   - IPv4 TCP and UDP to one of our addresses, every port: the kernel does not hold the
+//     address, so only the stack can answer a closed port (RST, RFC 9293 §3.10.7.1; ICMP
+//     port unreachable, RFC 1122 §4.1.3.1);
 //   - every IPv4 fragment to one of our addresses whose protocol is TCP, UDP or ICMP: a
 //     non-first fragment carries no port, and the stack reassembles (RFC 791 §3.2), so the
 //     whole datagram goes to it rather than being split between it and the kernel.
 // With no socket in the queue's XSKMAP slot, the redirect falls back to XDP_PASS.
+//
+// Share-address mode (SLUICE_SHARE_ADDRESS in `flags`), for a host whose kernel holds the
+// address too: TCP and UDP go to the stack only on a (protocol, port) registered in
+// `ports`, the rest to the kernel; ARP requests for the address pass to the kernel (which
+// answers with the same MAC and learns the asker), ARP replies go to the stack (which
+// asked).
 //
 // Frames with one 802.1Q tag are considered when the tag matches the configured VLAN;
 // untagged frames only when no VLAN is configured. The layout of `struct sluice_config`
@@ -36,7 +44,12 @@ struct sluice_config {
 	__u32 addrs[SLUICE_MAX_ADDRS]; // IPv4 addresses, network byte order
 	__u32 addr_count;              // how many of `addrs` are valid
 	__u32 vlan_id;                 // 802.1Q VLAN of the stack, 0 for untagged
+	__u32 flags;                   // SLUICE_SHARE_ADDRESS
 };
+
+// The kernel holds our addresses too: steer TCP and UDP by registered port.
+#define SLUICE_SHARE_ADDRESS 1u
+#define ARP_OP_REQUEST 1
 
 // Index of each per-CPU counter.
 enum sluice_counter {
@@ -45,10 +58,11 @@ enum sluice_counter {
 	CNT_PASS_NOT_IP,         // neither IPv4 nor ARP (IPv6, LLDP, ...)
 	CNT_PASS_NOT_OURS,       // to an address that is not ours (incl. broadcast, ARP for others)
 	CNT_PASS_PROTOCOL,       // IPv4 to us, but not ICMP, TCP or UDP
-	CNT_PASS_PORT,           // TCP or UDP to a port not registered
+	CNT_PASS_PORT,           // share-address mode: TCP or UDP to a port not registered
 	CNT_PASS_VLAN,           // 802.1Q tag of another VLAN, stacked tags, or an unexpected tag
 	CNT_PASS_MALFORMED,      // truncated or invalid headers
 	CNT_PASS_NO_SOCKET,      // ours, but no AF_XDP socket in the queue's slot
+	CNT_PASS_SHARED_ARP,     // share-address mode: ARP request for our address, kernel answers
 	CNT_COUNT,
 };
 
@@ -142,6 +156,8 @@ static __always_inline int steer_arp(struct xdp_md *ctx, const struct sluice_con
 	__builtin_memcpy(&target, arp->tpa, sizeof(target));
 	if (!is_ours(cfg, target))
 		return count(CNT_PASS_NOT_OURS, XDP_PASS);
+	if ((cfg->flags & SLUICE_SHARE_ADDRESS) && arp->oper == bpf_htons(ARP_OP_REQUEST))
+		return count(CNT_PASS_SHARED_ARP, XDP_PASS);
 	return redirect(ctx, 0);
 }
 
@@ -161,10 +177,10 @@ static __always_inline int steer_ipv4(struct xdp_md *ctx, const struct sluice_co
 		return count(CNT_PASS_PROTOCOL, XDP_PASS);
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return redirect(ctx, 1);
-	if (protocol == IPPROTO_ICMP)
+	if (protocol == IPPROTO_ICMP || !(cfg->flags & SLUICE_SHARE_ADDRESS))
 		return redirect(ctx, 0);
 
-	// TCP and UDP both start with the source and destination ports.
+	// Share-address mode. TCP and UDP both start with the source and destination ports.
 	__u32 header_len = (__u32)ip->ihl * 4;
 	__be16 *l4_ports = (void *)ip + header_len;
 	if ((void *)(l4_ports + 2) > data_end)

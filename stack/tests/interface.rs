@@ -519,3 +519,213 @@ proptest! {
         prop_assert_eq!(a.iface.stats().rx_frames, delivered);
     }
 }
+
+// ------------------------------------------------------------------ closed ports, raw frames
+
+/// Host 10.0.0.1 on a device of its own (no announcements), knowing the peer 10.0.0.9
+/// from an ARP request the peer sent, with `configure` applied to its interface.
+struct Closed {
+    device: SimDevice,
+    iface: Interface,
+    sockets: SocketSet,
+}
+
+impl Closed {
+    fn new(configure: impl FnOnce(&mut InterfaceConfig)) -> Closed {
+        let mut config = InterfaceConfig::new(mac(1), Ipv4Cidr::new(ip(1), 24).unwrap());
+        config.announce = false;
+        configure(&mut config);
+        let mut host = Closed {
+            device: SimDevice::new(mac(1), 1500),
+            iface: Interface::new(config).unwrap(),
+            sockets: SocketSet::default(),
+        };
+        let mut arp = vec![0xff; 6];
+        arp.extend_from_slice(&mac(9).0);
+        arp.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+        arp.extend_from_slice(&mac(9).0);
+        arp.extend_from_slice(&ip(9).octets());
+        arp.extend_from_slice(&[0; 6]);
+        arp.extend_from_slice(&ip(1).octets());
+        let replies = host.exchange(Instant::ZERO, vec![arp]);
+        assert_eq!(replies.len(), 1, "the ARP request is answered");
+        host
+    }
+
+    /// Delivers `frames` at `now` and returns every frame the host sent in answer.
+    fn exchange(&mut self, now: Instant, frames: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        for frame in frames {
+            assert!(self.device.inject(frame));
+        }
+        while self.device.rx_pending() > 0 {
+            self.iface.poll(now, &mut self.device, &mut self.sockets);
+        }
+        std::iter::from_fn(|| self.device.take_transmitted()).collect()
+    }
+}
+
+const TCP_SYN: u8 = 0x02;
+const TCP_RST: u8 = 0x04;
+const TCP_PSH: u8 = 0x08;
+const TCP_ACK: u8 = 0x10;
+
+/// How a raw segment's checksum field is filled.
+#[derive(Clone, Copy, PartialEq)]
+enum Checksum {
+    Valid,
+    /// Only the pseudo-header sum, as a sender with TX checksum offload leaves it.
+    PseudoHeaderOnly,
+}
+
+/// The checksum field for a TCP or UDP `segment` (its field zero) from 10.0.0.9 to 10.0.0.1.
+fn transport_checksum(protocol: u8, segment: &[u8], checksum: Checksum) -> u16 {
+    let len = segment.len() as u16;
+    match checksum {
+        Checksum::Valid => !sluice::wire::checksum::pseudo_header_and_data(ip(9), ip(1), protocol, len, segment),
+        Checksum::PseudoHeaderOnly => sluice::wire::checksum::pseudo_header(ip(9), ip(1), protocol, len),
+    }
+}
+
+/// A TCP segment from 10.0.0.9:40000 to 10.0.0.1:`port` in an Ethernet frame.
+fn raw_tcp(port: u16, seq: u32, ack: u32, flags: u8, payload: &[u8], checksum: Checksum) -> Vec<u8> {
+    let mut segment = Vec::new();
+    segment.extend_from_slice(&40_000u16.to_be_bytes());
+    segment.extend_from_slice(&port.to_be_bytes());
+    segment.extend_from_slice(&seq.to_be_bytes());
+    segment.extend_from_slice(&ack.to_be_bytes());
+    segment.extend_from_slice(&[5 << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    segment.extend_from_slice(payload);
+    let field = transport_checksum(6, &segment, checksum);
+    segment[16..18].copy_from_slice(&field.to_be_bytes());
+    raw_ipv4(6, 7, false, 0, &segment)
+}
+
+/// A UDP datagram from 10.0.0.9:40000 to 10.0.0.1:`port` in an Ethernet frame.
+fn raw_udp(port: u16, payload: &[u8], checksum: Checksum) -> Vec<u8> {
+    let mut datagram = Vec::new();
+    datagram.extend_from_slice(&40_000u16.to_be_bytes());
+    datagram.extend_from_slice(&port.to_be_bytes());
+    datagram.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    datagram.extend_from_slice(&[0, 0]);
+    datagram.extend_from_slice(payload);
+    let field = transport_checksum(17, &datagram, checksum);
+    datagram[6..8].copy_from_slice(&field.to_be_bytes());
+    raw_ipv4(17, 8, false, 0, &datagram)
+}
+
+/// The IPv4 payload of an Ethernet frame from 10.0.0.1 to the peer 10.0.0.9, checked.
+fn ip_payload_to_peer(frame: &[u8], protocol: u8) -> &[u8] {
+    assert_eq!(&frame[0..6], &mac(9).0, "sent to the peer's MAC");
+    assert_eq!(&frame[12..14], &[0x08, 0x00], "IPv4");
+    let ip_header = &frame[14..34];
+    assert_eq!(ip_header[9], protocol);
+    assert_eq!(&ip_header[12..16], &ip(1).octets());
+    assert_eq!(&ip_header[16..20], &ip(9).octets());
+    assert_eq!(sluice::wire::checksum::data(ip_header), 0xffff, "IPv4 header checksum");
+    &frame[34..]
+}
+
+/// (seq, ack, flags) of a RST from 10.0.0.1:`port` to 10.0.0.9:40000, its checksum verified.
+fn rst_fields(frame: &[u8], port: u16) -> (u32, u32, u8) {
+    let segment = ip_payload_to_peer(frame, 6);
+    let sum = sluice::wire::checksum::pseudo_header_and_data(ip(1), ip(9), 6, segment.len() as u16, segment);
+    assert_eq!(sum, 0xffff, "TCP checksum");
+    assert_eq!(u16::from_be_bytes([segment[0], segment[1]]), port);
+    assert_eq!(u16::from_be_bytes([segment[2], segment[3]]), 40_000);
+    let word = |at: usize| u32::from_be_bytes(segment[at..at + 4].try_into().unwrap());
+    (word(4), word(8), segment[13])
+}
+
+/// RFC 9293 §3.10.7.1: a segment to a port nobody listens on is answered with a RST:
+/// without ACK, SEQ 0 and ACK = SEG.SEQ + SEG.LEN; with ACK, SEQ = SEG.ACK.
+#[test]
+fn segments_to_a_closed_port_are_answered_with_rst() {
+    let mut host = Closed::new(|_| {});
+    let t = Instant::from_secs(1);
+    let syn = host.exchange(t, vec![raw_tcp(4444, 1000, 0, TCP_SYN, &[], Checksum::Valid)]);
+    assert_eq!(syn.len(), 1, "one RST for the SYN");
+    assert_eq!(rst_fields(&syn[0], 4444), (0, 1001, TCP_RST | TCP_ACK), "SYN counts one");
+
+    let data = host.exchange(t, vec![raw_tcp(4444, 5000, 0, TCP_PSH, b"hello", Checksum::Valid)]);
+    assert_eq!(rst_fields(&data[0], 4444), (0, 5005, TCP_RST | TCP_ACK));
+
+    let ack = host.exchange(t, vec![raw_tcp(4444, 7000, 123_456, TCP_ACK, &[], Checksum::Valid)]);
+    assert_eq!(rst_fields(&ack[0], 4444), (123_456, 0, TCP_RST));
+
+    // RFC 9293 §3.10.7.1: a RST is never answered.
+    let rst = host.exchange(t, vec![raw_tcp(4444, 7000, 0, TCP_RST, &[], Checksum::Valid)]);
+    assert!(rst.is_empty());
+
+    // The RST is counted by TCP alone (`no_listener`), the answered three by both.
+    assert_eq!(host.iface.stats().drops(DropReason::TcpNoSocket), 3);
+    assert_eq!(host.sockets.tcp_stats().no_listener, 4);
+    assert_eq!(host.sockets.tcp_stats().resets_sent, 3);
+    assert_eq!(host.iface.stats().drops(DropReason::TcpResetRateLimited), 0);
+}
+
+/// A flood of SYNs to a closed port is answered by a burst of RSTs, then at the configured
+/// rate; the rest are counted as `tcp_reset_rate_limited`.
+#[test]
+fn rsts_for_closed_ports_are_rate_limited() {
+    let mut host = Closed::new(|c| {
+        c.resets_per_sec = 100;
+        c.resets_burst = 10;
+    });
+    let t0 = Instant::from_secs(1);
+    let flood = |n: u32| (0..n).map(|i| raw_tcp(4444, i, 0, TCP_SYN, &[], Checksum::Valid)).collect();
+    let answered = host.exchange(t0, flood(200));
+    assert_eq!(answered.len(), 10, "the burst");
+    assert!(answered.iter().all(|f| rst_fields(f, 4444).2 == TCP_RST | TCP_ACK));
+    assert_eq!(host.iface.stats().drops(DropReason::TcpResetRateLimited), 190);
+    assert_eq!(host.iface.stats().drops(DropReason::TcpNoSocket), 200);
+    // 100 per second: 5 tokens after 50 ms.
+    let answered = host.exchange(t0 + Duration::from_millis(50), flood(20));
+    assert_eq!(answered.len(), 5);
+    assert_eq!(host.iface.stats().drops(DropReason::TcpResetRateLimited), 205);
+    // The ICMP errors have a bucket of their own: a closed UDP port is still answered.
+    let icmp = host.exchange(t0 + Duration::from_millis(50), vec![raw_udp(9, b"x", Checksum::Valid)]);
+    assert_eq!(icmp.len(), 1);
+}
+
+/// RFC 1122 §4.1.3.1: a datagram to a closed UDP port is answered by ICMP port
+/// unreachable (RFC 792: type 3, code 3) quoting the IP header and the first 8 bytes.
+#[test]
+fn a_datagram_to_a_closed_udp_port_gets_port_unreachable() {
+    let mut host = Closed::new(|_| {});
+    let datagram = raw_udp(9999, b"is anybody there?", Checksum::Valid);
+    let answer = host.exchange(Instant::from_secs(1), vec![datagram.clone()]);
+    assert_eq!(answer.len(), 1);
+    let icmp = ip_payload_to_peer(&answer[0], 1);
+    assert_eq!((icmp[0], icmp[1]), (3, 3), "destination unreachable, port unreachable");
+    assert_eq!(sluice::wire::checksum::data(icmp), 0xffff, "ICMP checksum");
+    assert_eq!(&icmp[8..], &datagram[14..14 + 20 + 8], "the original IP header and 8 bytes");
+    let stats = host.iface.stats();
+    assert_eq!((stats.icmp_errors_sent, stats.drops(DropReason::UdpNoSocket)), (1, 1));
+}
+
+/// A segment whose checksum field holds just the pseudo-header sum (a veth peer with TX
+/// checksum offload on) is dropped under its own reason and never answered; a checksum
+/// that is simply wrong stays `*_bad_checksum`.
+#[test]
+fn partial_checksums_are_told_apart_from_bad_ones() {
+    let mut host = Closed::new(|_| {});
+    let t = Instant::from_secs(1);
+    let partial = vec![
+        raw_tcp(4444, 1, 0, TCP_SYN, &[], Checksum::PseudoHeaderOnly),
+        raw_tcp(4444, 1, 0, TCP_PSH, b"data", Checksum::PseudoHeaderOnly),
+        raw_udp(9, b"datagram", Checksum::PseudoHeaderOnly),
+    ];
+    assert!(host.exchange(t, partial).is_empty(), "no RST, no ICMP error");
+    assert_eq!(host.iface.stats().drops(DropReason::PartialChecksum), 3);
+
+    let mut bad_tcp = raw_tcp(4444, 1, 0, TCP_SYN, &[], Checksum::Valid);
+    bad_tcp[14 + 20 + 16] ^= 0x40;
+    let mut bad_udp = raw_udp(9, b"datagram", Checksum::Valid);
+    bad_udp[14 + 20 + 6] ^= 0x40;
+    assert!(host.exchange(t, vec![bad_tcp, bad_udp]).is_empty());
+    let stats = host.iface.stats();
+    assert_eq!(stats.drops(DropReason::TcpBadChecksum), 1);
+    assert_eq!(stats.drops(DropReason::UdpBadChecksum), 1);
+    assert_eq!(stats.drops(DropReason::PartialChecksum), 3);
+    assert_eq!(stats.total_drops(), 5);
+}

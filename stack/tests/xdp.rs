@@ -164,8 +164,17 @@ struct Stack {
 
 impl Stack {
     fn new(pair: &VethPair) -> Stack {
-        let config =
-            XdpProgramConfig { addrs: vec![pair.stack_ip], vlan_id: None, mode: XdpAttachMode::Auto };
+        Stack::with(pair, false)
+    }
+
+    /// `share_address`: the program's share-address mode (TCP and UDP by registered port).
+    fn with(pair: &VethPair, share_address: bool) -> Stack {
+        let config = XdpProgramConfig {
+            addrs: vec![pair.stack_ip],
+            vlan_id: None,
+            mode: XdpAttachMode::Auto,
+            share_address,
+        };
         let program = XdpProgram::attach(&pair.stack_if, &config).expect("attach the XDP program");
         let device = XskDevice::new(&pair.stack_if, 0, &XskConfig::default()).expect("bind an AF_XDP socket");
         program.register_socket(0, device.fd()).expect("register the socket");
@@ -236,7 +245,7 @@ fn send_udp(stack: &mut Stack, pair: &VethPair, port: u16, payload: &str) {
 }
 
 #[test]
-fn kernel_peers_ping_arping_and_reach_registered_ports() {
+fn kernel_peers_ping_arping_and_reach_every_port() {
     if !runnable() {
         return;
     }
@@ -261,6 +270,63 @@ fn kernel_peers_ping_arping_and_reach_registered_ports() {
     );
     let text = String::from_utf8_lossy(&arping.stdout);
     assert!(arping.status.success() && text.matches("bytes from").count() == 3, "arping: {text}");
+
+    // Every port is the stack's: a datagram to a port nobody registered reaches its socket.
+    let udp = stack.sockets.udp_socket(UdpConfig::default()).unwrap();
+    stack.sockets.bind(udp, SocketAddrV4::new(pair.stack_ip, 7002)).unwrap();
+    let before = stack.program.counters().unwrap();
+    send_udp(&mut stack, &pair, 7002, "any-port");
+    let mut buf = [0u8; 64];
+    let mut received = None;
+    assert!(
+        stack.serve_until(Duration::from_secs(2), |s| {
+            received = s.sockets.recv_from(udp, &mut buf).ok();
+            received.is_some()
+        }),
+        "the datagram to an unregistered port never reached the socket"
+    );
+    assert_eq!(&buf[..received.unwrap().0], b"any-port");
+    let after = stack.program.counters().unwrap();
+    assert_eq!(after.passed_port, before.passed_port, "{after}");
+    assert!(after.redirected > before.redirected, "{after}");
+
+    let counters = stack.program.counters().unwrap();
+    let device = stack.device.counters();
+    eprintln!("xdp: {counters}\nxsk: {device:?}");
+    // Three echo requests, three ARP requests (plus ping's own), one datagram.
+    assert!(counters.redirected >= 7, "{counters}");
+    assert!(device.rx_packets >= 7 && device.tx_packets >= 6, "{device:?}");
+    assert_eq!(device.bad_descs, 0);
+    stack.device.frames().check().unwrap();
+
+    drop(stack);
+    drop(netns);
+    assert!(!pair.has_xdp(), "still attached after drop: {}", pair.link_details());
+}
+
+#[test]
+fn share_address_mode_steers_registered_ports_only() {
+    if !runnable() {
+        return;
+    }
+    let pair = VethPair::new(5);
+    let netns = InNetns::enter(&pair.stack_ns);
+    // The stack side's kernel holds the address too.
+    let cidr = format!("{}/24", pair.stack_ip);
+    run("ip", &["-n", &pair.stack_ns, "addr", "add", &cidr, "dev", &pair.stack_if]);
+    let mut stack = Stack::with(&pair, true);
+
+    // An ARP request for the shared address is the kernel's to answer.
+    let before = stack.program.counters().unwrap();
+    let arping = stack.serve_until_exit(
+        spawn(pair.peer(&["arping", "-c", "1", "-i", &pair.peer_if, &pair.stack_ip.to_string()])),
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&arping.stdout);
+    assert!(arping.status.success() && text.matches("bytes from").count() == 1, "arping: {text}");
+    let after = stack.program.counters().unwrap();
+    assert_eq!(after.passed_shared_arp, before.passed_shared_arp + 1, "{after}");
+    assert_eq!(stack.iface.stats().arp_replies_sent, 0, "the stack saw no ARP request");
 
     // A registered UDP port reaches the stack's socket.
     let udp = stack.sockets.udp_socket(UdpConfig::default()).unwrap();
@@ -298,15 +364,7 @@ fn kernel_peers_ping_arping_and_reach_registered_ports() {
     assert_eq!(stack.program.counters().unwrap().passed_port, after.passed_port + 1);
     assert!(stack.sockets.recv_from(udp, &mut buf).is_err(), "nothing more reached the socket");
 
-    let counters = stack.program.counters().unwrap();
-    let device = stack.device.counters();
-    eprintln!("xdp: {counters}\nxsk: {device:?}");
-    // Three echo requests, three ARP requests (plus ping's own), one datagram.
-    assert!(counters.redirected >= 7, "{counters}");
-    assert!(device.rx_packets >= 7 && device.tx_packets >= 6, "{device:?}");
-    assert_eq!(device.bad_descs, 0);
     stack.device.frames().check().unwrap();
-
     drop(stack);
     drop(netns);
     assert!(!pair.has_xdp(), "still attached after drop: {}", pair.link_details());

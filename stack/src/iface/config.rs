@@ -23,6 +23,12 @@ pub struct InterfaceConfig {
     pub icmp_errors_per_sec: u32,
     /// ICMP errors sent back to back at most (Linux: 50).
     pub icmp_errors_burst: u32,
+    /// RSTs per second, on average, answering segments no socket wants (closed ports,
+    /// RFC 9293 §3.10.7.1), so a flood of spoofed segments is not reflected one for one
+    /// (FreeBSD limits these too, `net.inet.icmp.icmplim`).
+    pub resets_per_sec: u32,
+    /// Such RSTs sent back to back at most.
+    pub resets_burst: u32,
     /// Announce our address with gratuitous ARP when starting (RFC 5227 §2.3).
     pub announce: bool,
     /// Frames held for transmission while the device is full, fragments included.
@@ -44,6 +50,8 @@ impl InterfaceConfig {
             reassembly: ReassemblyConfig::default(),
             icmp_errors_per_sec: 1000,
             icmp_errors_burst: 50,
+            resets_per_sec: 1000,
+            resets_burst: 50,
             announce: true,
             tx_queue_frames: 256,
             ident_seed: 0,

@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use super::config::{ConfigError, InterfaceConfig};
 use super::fragment::{is_fragment, FragmentOutcome, Reassembler};
 use super::neighbor::{Enqueued, NeighborCache, NeighborEvent, NeighborState};
+use super::partial_checksum;
 use super::rate_limit::TokenBucket;
 use super::stats::{DropReason, Stats};
 use super::steering::{FlowDirectory, Handoff, HandoffTarget, Steering, Verdict};
@@ -124,6 +125,8 @@ pub struct Interface {
     neighbors: NeighborCache,
     fragments: Reassembler,
     icmp_limit: TokenBucket,
+    /// RSTs for segments no socket wants.
+    reset_limit: TokenBucket,
     stats: Stats,
     next_ident: u16,
     /// Complete Ethernet frames waiting for room in the device.
@@ -172,6 +175,7 @@ impl Interface {
             neighbors: NeighborCache::new(config.neighbor),
             fragments: Reassembler::new(config.reassembly),
             icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
+            reset_limit: TokenBucket::new(config.resets_per_sec, config.resets_burst),
             stats: Stats::default(),
             next_ident: config.ident_seed,
             tx_queue: VecDeque::new(),
@@ -568,7 +572,9 @@ impl Interface {
         })?;
         let repr =
             UdpRepr::parse(&packet, ip.src_addr, ip.dst_addr, self.rx_checksums).map_err(|e| match e {
-                wire::Error::Checksum => DropReason::UdpBadChecksum,
+                wire::Error::Checksum => {
+                    bad_checksum(packet.checksum(), ip, IpProtocol::Udp, packet.len(), DropReason::UdpBadChecksum)
+                }
                 wire::Error::Truncated => DropReason::UdpTruncated,
                 _ => DropReason::UdpMalformed,
             })?;
@@ -611,13 +617,23 @@ impl Interface {
         let packet = TcpPacket::new_checked(payload).map_err(|_| DropReason::TcpMalformed)?;
         let repr =
             TcpRepr::parse(&packet, ip.src_addr, ip.dst_addr, self.rx_checksums).map_err(|e| match e {
-                wire::Error::Checksum => DropReason::TcpBadChecksum,
+                wire::Error::Checksum => {
+                    // An IPv4 payload is below 64 KiB.
+                    let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+                    bad_checksum(packet.checksum(), ip, IpProtocol::Tcp, len, DropReason::TcpBadChecksum)
+                }
                 _ => DropReason::TcpMalformed,
             })?;
         match sockets.tcp_input(now, ip.src_addr, ip.dst_addr, &repr) {
             TcpInput::Handled | TcpInput::Dropped => Ok(()),
             TcpInput::Reset(rst) => {
-                self.reply_ip(now, tx, ip.src_addr, IpPayload::Tcp { repr: rst, data: (&[], &[]) });
+                // RFC 9293 §3.10.7.1 asks for the RST; the limit keeps a flood of spoofed
+                // segments to closed ports from being reflected one for one.
+                if self.reset_limit.try_take(now) {
+                    self.reply_ip(now, tx, ip.src_addr, IpPayload::Tcp { repr: rst, data: (&[], &[]) });
+                } else {
+                    self.stats.count_drop(DropReason::TcpResetRateLimited);
+                }
                 Err(DropReason::TcpNoSocket)
             }
             TcpInput::SynAck(synack) => {
@@ -1160,6 +1176,17 @@ impl Interface {
         };
         self.send_arp(token, EthernetAddress::BROADCAST, &request);
         self.stats.arp_requests_sent += 1;
+    }
+}
+
+/// The drop reason for a TCP or UDP segment whose checksum failed: `partial_checksum` when
+/// the field holds just the pseudo-header sum (and the fix is logged once), else `general`.
+fn bad_checksum(field: u16, ip: &Ipv4Repr, protocol: IpProtocol, len: u16, general: DropReason) -> DropReason {
+    if partial_checksum::holds_pseudo_header_sum(field, ip.src_addr, ip.dst_addr, protocol.into(), len) {
+        partial_checksum::warn_once(ip.src_addr);
+        DropReason::PartialChecksum
+    } else {
+        general
     }
 }
 

@@ -6,11 +6,13 @@
 //! - [`Reassembler`]: IPv4 fragment reassembly in bounded memory.
 //! - [`Steering`]: which worker a frame belongs to when there are several queues.
 //! - [`Stats`] and [`DropReason`]: every drop counted with its reason.
+//! - `partial_checksum`: TCP/UDP checksums a sender left to an offload, told apart and explained.
 
 mod config;
 mod fragment;
 mod interface;
 mod neighbor;
+mod partial_checksum;
 mod rate_limit;
 mod stats;
 mod steering;

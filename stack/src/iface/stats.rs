@@ -108,6 +108,12 @@ drop_reasons! {
     TxQueueFull => "tx_queue_full",
     /// An ICMP error suppressed by the rate limit (RFC 1812 §4.3.2.8).
     IcmpRateLimited => "icmp_rate_limited",
+    /// A RST for a segment no socket wants, suppressed by the rate limit.
+    TcpResetRateLimited => "tcp_reset_rate_limited",
+    /// A TCP or UDP checksum field holding only the pseudo-header sum: the sender left the
+    /// checksum to a NIC offload that never ran (a veth peer with TX checksum offload on;
+    /// fix: `ethtool -K PEER tx off`).
+    PartialChecksum => "partial_checksum",
 }
 
 impl fmt::Display for DropReason {

@@ -36,7 +36,12 @@ struct RawConfig {
     addrs: [u32; MAX_ADDRS],
     addr_count: u32,
     vlan_id: u32,
+    /// [`SHARE_ADDRESS`].
+    flags: u32,
 }
+
+/// `SLUICE_SHARE_ADDRESS`: the kernel holds our addresses too.
+const SHARE_ADDRESS: u32 = 1;
 
 // SAFETY: plain old data of u32s only (no padding), valid for every bit pattern.
 unsafe impl aya::Pod for RawConfig {}
@@ -56,12 +61,16 @@ pub enum XdpAttachMode {
 /// What the program steers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct XdpProgramConfig {
-    /// Our IPv4 addresses (at most [`MAX_ADDRS`]): ARP for them, ICMP to them, and TCP
-    /// and UDP to them on registered ports go to the stack.
+    /// Our IPv4 addresses (at most [`MAX_ADDRS`]): ARP for them, and ICMP, TCP and UDP to
+    /// them go to the stack (TCP and UDP on every port, so the stack answers closed ones).
     pub addrs: Vec<Ipv4Addr>,
     /// The 802.1Q VLAN the stack is on, `None` for untagged frames.
     pub vlan_id: Option<u16>,
     pub mode: XdpAttachMode,
+    /// The kernel holds the addresses too: TCP and UDP go to the stack only on the ports
+    /// registered through [`XdpProgram::ports`], the rest to the kernel; ARP requests for
+    /// the addresses go to the kernel, ARP replies to the stack.
+    pub share_address: bool,
 }
 
 /// The program's per-CPU counters, summed over CPUs (`enum sluice_counter` in the C program).
@@ -78,7 +87,7 @@ pub struct XdpCounters {
     pub passed_not_ours: u64,
     /// Passed: IPv4 to us, but neither ICMP, TCP nor UDP.
     pub passed_protocol: u64,
-    /// Passed: TCP or UDP to a port not registered.
+    /// Passed (share-address mode): TCP or UDP to a port not registered.
     pub passed_port: u64,
     /// Passed: tagged for another VLAN, double tagged, or tagged/untagged against the config.
     pub passed_vlan: u64,
@@ -86,10 +95,12 @@ pub struct XdpCounters {
     pub passed_malformed: u64,
     /// Passed: ours, but no AF_XDP socket in the receiving queue's XSKMAP slot.
     pub passed_no_socket: u64,
+    /// Passed (share-address mode): an ARP request for our address, which the kernel answers.
+    pub passed_shared_arp: u64,
 }
 
 impl XdpCounters {
-    const LEN: u32 = 9;
+    const LEN: u32 = 10;
 
     /// Every frame passed to the kernel, whatever the reason.
     pub fn passed(&self) -> u64 {
@@ -100,10 +111,11 @@ impl XdpCounters {
             + self.passed_vlan
             + self.passed_malformed
             + self.passed_no_socket
+            + self.passed_shared_arp
     }
 
     /// Each counter with its name, in the program's order.
-    pub fn named(&self) -> [(&'static str, u64); 9] {
+    pub fn named(&self) -> [(&'static str, u64); Self::LEN as usize] {
         [
             ("redirected", self.redirected),
             ("redirected_fragments", self.redirected_fragments),
@@ -114,6 +126,7 @@ impl XdpCounters {
             ("passed_vlan", self.passed_vlan),
             ("passed_malformed", self.passed_malformed),
             ("passed_no_socket", self.passed_no_socket),
+            ("passed_shared_arp", self.passed_shared_arp),
         ]
     }
 
@@ -128,6 +141,7 @@ impl XdpCounters {
             passed_vlan: slots[6],
             passed_malformed: slots[7],
             passed_no_socket: slots[8],
+            passed_shared_arp: slots[9],
         }
     }
 }
@@ -166,7 +180,12 @@ impl XdpProgram {
         let if_index = interface_index(ifname)?;
         let mut ebpf = Ebpf::load(OBJECT).map_err(|e| load_error("load the XDP program's maps", &e))?;
 
-        let mut raw = RawConfig { addrs: [0; MAX_ADDRS], addr_count: config.addrs.len() as u32, vlan_id: 0 };
+        let mut raw = RawConfig {
+            addrs: [0; MAX_ADDRS],
+            addr_count: config.addrs.len() as u32,
+            vlan_id: 0,
+            flags: if config.share_address { SHARE_ADDRESS } else { 0 },
+        };
         for (slot, addr) in raw.addrs.iter_mut().zip(&config.addrs) {
             *slot = u32::from_ne_bytes(addr.octets());
         }
@@ -205,7 +224,13 @@ impl XdpProgram {
             drop(link);
             return Err(XdpError::NoBpfLink { ifname: ifname.to_owned() });
         }
-        tracing::info!(%ifname, mode = mode_name(mode), addrs = ?config.addrs, "XDP program attached through a bpf_link");
+        tracing::info!(
+            %ifname,
+            mode = mode_name(mode),
+            addrs = ?config.addrs,
+            share_address = config.share_address,
+            "XDP program attached through a bpf_link"
+        );
         Ok(XdpProgram {
             ifname: ifname.to_owned(),
             mode,
@@ -417,15 +442,15 @@ mod tests {
 
     #[test]
     fn config_layout_matches_the_c_struct() {
-        assert_eq!(std::mem::size_of::<RawConfig>(), 4 * MAX_ADDRS + 8);
+        assert_eq!(std::mem::size_of::<RawConfig>(), 4 * MAX_ADDRS + 12);
         assert_eq!(std::mem::size_of::<PortKey>(), 4);
     }
 
     #[test]
     fn counters_name_every_slot_and_sum_the_passes() {
-        let slots = [10, 1, 2, 3, 4, 5, 6, 7, 8];
+        let slots = [10, 1, 2, 3, 4, 5, 6, 7, 8, 9];
         let counters = XdpCounters::from_slots(&slots);
-        assert_eq!(counters.passed(), 2 + 3 + 4 + 5 + 6 + 7 + 8);
+        assert_eq!(counters.passed(), 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9);
         assert_eq!(counters.named().map(|(_, v)| v), slots);
         assert!(counters.to_string().starts_with("redirected=10 redirected_fragments=1 passed_not_ip=2"));
     }

@@ -25,9 +25,32 @@ pub struct LinkOptions {
     /// The interface Sluice takes over (its queues; other traffic still reaches the kernel).
     #[arg(long, value_name = "IF")]
     pub iface: String,
-    /// Sluice's own address and prefix, e.g. 10.0.0.1/24. The kernel must not hold it.
+    /// Sluice's own address and prefix, e.g. 10.0.0.1/24. The kernel must not hold it
+    /// (unless --share-address).
     #[arg(long, value_name = "A/P")]
     pub addr: String,
+    /// The kernel holds --addr too (a rare setup): only the TCP and UDP ports Sluice
+    /// listens on, binds or connects from go to Sluice, every other port to the kernel,
+    /// and ARP requests for the address are answered by the kernel. Without it, all TCP
+    /// and UDP to --addr goes to Sluice, which answers closed ports (RST, ICMP port
+    /// unreachable).
+    #[arg(long)]
+    pub share_address: bool,
+    /// ICMP errors (port unreachable, ...) each worker sends per second at most, on
+    /// average (RFC 1812 §4.3.2.8); those over the limit are counted as
+    /// `icmp_rate_limited` drops.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub icmp_errors_per_sec: u32,
+    /// ICMP errors sent back to back at most (the token bucket's depth).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub icmp_errors_burst: u32,
+    /// RSTs answering segments no socket wants (closed ports) each worker sends per second
+    /// at most; those over the limit are counted as `tcp_reset_rate_limited` drops.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub resets_per_sec: u32,
+    /// Such RSTs sent back to back at most.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub resets_burst: u32,
     /// The default gateway, for destinations outside the prefix.
     #[arg(long, value_name = "G")]
     pub gateway: Option<StdIpv4Addr>,
@@ -128,23 +151,38 @@ impl Datapath {
             );
         }
         let cidr = parse_cidr(&link.addr)?;
-        if kernel_holds(cidr.address()) {
-            bail!(
+        match (kernel_holds(cidr.address()), link.share_address) {
+            (true, false) => bail!(
                 "the kernel already owns {} here; Sluice needs an address of its own \
-                 (remove it with `ip addr del {} dev {}` or pick another)",
+                 (remove it with `ip addr del {} dev {}` or pick another), or pass --share-address \
+                 to leave every port Sluice does not use to the kernel",
                 cidr.address(),
                 link.addr,
                 link.iface
-            );
+            ),
+            (false, true) => tracing::warn!(
+                addr = %cidr.address(),
+                "--share-address, but the kernel does not hold the address: segments to ports Sluice \
+                 does not use go to a kernel that drops them silently"
+            ),
+            _ => {}
         }
         let mac = interface_mac(&link.iface)?;
         let mut iface = InterfaceConfig::new(mac, cidr);
+        iface.icmp_errors_per_sec = link.icmp_errors_per_sec;
+        iface.icmp_errors_burst = link.icmp_errors_burst;
+        iface.resets_per_sec = link.resets_per_sec;
+        iface.resets_burst = link.resets_burst;
         if let Some(gateway) = link.gateway {
             iface = iface.with_gateway(Ipv4Addr::from(gateway.octets()));
         }
         let program = XdpProgram::attach(
             &link.iface,
-            &XdpProgramConfig { addrs: vec![cidr.address()], ..XdpProgramConfig::default() },
+            &XdpProgramConfig {
+                addrs: vec![cidr.address()],
+                share_address: link.share_address,
+                ..XdpProgramConfig::default()
+            },
         )
         .with_context(|| format!("attaching the XDP program to {}", link.iface))?;
         let program = Arc::new(program);
@@ -169,7 +207,10 @@ impl Datapath {
             Poll::Busy => PollMode::Busy,
             Poll::Adaptive => PollMode::Adaptive { spin: Duration::from_micros(200) },
         };
-        config.ports = Some(Arc::new(XdpPorts(program.ports())));
+        // Only share-address mode steers by port; otherwise every port is already ours.
+        if link.share_address {
+            config.ports = Some(Arc::new(XdpPorts(program.ports())));
+        }
         let impairment =
             Impairment { loss: link.impair_loss, reorder: link.impair_reorder, seed: link.impair_seed };
         for p in [impairment.loss, impairment.reorder] {
