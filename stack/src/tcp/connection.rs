@@ -536,6 +536,11 @@ impl Connection {
     }
 
     /// `close()` with linger 0, or any abort: a RST goes out and the connection is gone.
+    ///
+    /// The RST carries SND.NXT (RFC 9293 §3.10.5), unless that lies past the peer's
+    /// window (a window probe outstanding against a zero window): then the window's right
+    /// edge, which the peer accepts (Linux `tcp_acceptable_seq`), since RFC 5961 §3.2 makes
+    /// it drop a RST outside the window.
     pub fn abort(&mut self) {
         match self.state {
             State::SynReceived
@@ -543,7 +548,9 @@ impl Connection {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                self.rst = Some(PendingRst { seq: self.snd_nxt, ack: None });
+                let edge = self.snd_una + self.snd_wnd;
+                let seq = if self.snd_nxt.gt(edge) { edge } else { self.snd_nxt };
+                self.rst = Some(PendingRst { seq, ack: None });
             }
             _ => {}
         }
