@@ -202,6 +202,7 @@ impl Datapath {
         config.sockets.secret = secret;
         config.sockets.ephemeral_seed = u64::from_le_bytes(secret[..8].try_into().expect("8 bytes"));
         link.tcp.apply(&mut config.sockets.tcp);
+        config.sockets.tcp_limits = link.tcp.limits()?;
         config.cores = link.cores.clone();
         config.poll = match link.poll {
             Poll::Busy => PollMode::Busy,

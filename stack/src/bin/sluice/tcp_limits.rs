@@ -2,7 +2,11 @@
 //! listeners answer SYN floods, and the bounds on state a hostile peer can make us keep.
 
 use clap::{Args, ValueEnum};
+use sluice::socket::TcpLimits as Limits;
 use sluice::tcp::{SynCookieMode, TcpConfig};
+use sluice::time::Duration;
+
+use crate::sim::{parse_duration, parse_size};
 
 #[derive(Args, Debug, Clone)]
 pub struct TcpLimits {
@@ -15,6 +19,29 @@ pub struct TcpLimits {
     /// `tcp_synack_retries`).
     #[arg(long, value_name = "N", default_value_t = TcpConfig::default().synack_retries)]
     pub synack_retries: u32,
+    /// TIME_WAIT connections kept per worker; past it the oldest is freed early (Linux
+    /// `tcp_max_tw_buckets`).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_time_wait)]
+    pub max_time_wait: usize,
+    /// Connections closed by the application and still closing, per worker; past it a
+    /// close resets instead (Linux `tcp_max_orphans`).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_orphans)]
+    pub max_orphans: usize,
+    /// How long a closed connection may take to finish closing (a peer stalling it with a
+    /// zero window, or never acknowledging the FIN) before it is reset.
+    #[arg(long, value_name = "TIME", default_value = "60s", value_parser = parse_duration)]
+    pub orphan_timeout: Duration,
+    /// Buffer memory of a worker's connections at which new connections get
+    /// --tcp-pressure-buffer bytes each way (Linux `tcp_mem` pressure).
+    #[arg(long, value_name = "BYTES", default_value = "768Mi", value_parser = parse_size)]
+    pub tcp_memory_pressure: u64,
+    /// Buffer memory of a worker's connections at which new connections are refused.
+    #[arg(long, value_name = "BYTES", default_value = "1Gi", value_parser = parse_size)]
+    pub tcp_memory_limit: u64,
+    /// Send and receive buffer of each connection made under memory pressure (64 KiB or
+    /// more).
+    #[arg(long, value_name = "BYTES", default_value = "64Ki", value_parser = parse_size)]
+    pub tcp_pressure_buffer: u64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +52,27 @@ pub enum SynCookies {
 }
 
 impl TcpLimits {
+    /// The limits of each worker's socket set; fails on inconsistent values.
+    pub fn limits(&self) -> anyhow::Result<Limits> {
+        if self.tcp_pressure_buffer < 64 << 10 {
+            anyhow::bail!(
+                "--tcp-pressure-buffer {} is below 64Ki: a SYN-ACK may already have offered a 65,535-byte window",
+                self.tcp_pressure_buffer
+            );
+        }
+        if self.tcp_memory_pressure > self.tcp_memory_limit {
+            anyhow::bail!("--tcp-memory-pressure must not exceed --tcp-memory-limit");
+        }
+        Ok(Limits {
+            max_time_wait: self.max_time_wait,
+            max_orphans: self.max_orphans,
+            orphan_timeout: self.orphan_timeout,
+            memory_pressure: self.tcp_memory_pressure as usize,
+            memory_limit: self.tcp_memory_limit as usize,
+            pressure_buffer: self.tcp_pressure_buffer as usize,
+        })
+    }
+
     /// Applies the limits to the options new sockets start with.
     pub fn apply(&self, tcp: &mut TcpConfig) {
         tcp.syn_cookies = match self.syn_cookies {
