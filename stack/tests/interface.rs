@@ -581,7 +581,9 @@ enum Checksum {
 fn transport_checksum(protocol: u8, segment: &[u8], checksum: Checksum) -> u16 {
     let len = segment.len() as u16;
     match checksum {
-        Checksum::Valid => !sluice::wire::checksum::pseudo_header_and_data(ip(9), ip(1), protocol, len, segment),
+        Checksum::Valid => {
+            !sluice::wire::checksum::pseudo_header_and_data(ip(9), ip(1), protocol, len, segment)
+        }
         Checksum::PseudoHeaderOnly => sluice::wire::checksum::pseudo_header(ip(9), ip(1), protocol, len),
     }
 }

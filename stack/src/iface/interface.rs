@@ -572,9 +572,13 @@ impl Interface {
         })?;
         let repr =
             UdpRepr::parse(&packet, ip.src_addr, ip.dst_addr, self.rx_checksums).map_err(|e| match e {
-                wire::Error::Checksum => {
-                    bad_checksum(packet.checksum(), ip, IpProtocol::Udp, packet.len(), DropReason::UdpBadChecksum)
-                }
+                wire::Error::Checksum => bad_checksum(
+                    packet.checksum(),
+                    ip,
+                    IpProtocol::Udp,
+                    packet.len(),
+                    DropReason::UdpBadChecksum,
+                ),
                 wire::Error::Truncated => DropReason::UdpTruncated,
                 _ => DropReason::UdpMalformed,
             })?;
@@ -1143,7 +1147,13 @@ impl Interface {
 
 /// The drop reason for a TCP or UDP segment whose checksum failed: `partial_checksum` when
 /// the field holds just the pseudo-header sum (and the fix is logged once), else `general`.
-fn bad_checksum(field: u16, ip: &Ipv4Repr, protocol: IpProtocol, len: u16, general: DropReason) -> DropReason {
+fn bad_checksum(
+    field: u16,
+    ip: &Ipv4Repr,
+    protocol: IpProtocol,
+    len: u16,
+    general: DropReason,
+) -> DropReason {
     if partial_checksum::holds_pseudo_header_sum(field, ip.src_addr, ip.dst_addr, protocol.into(), len) {
         partial_checksum::warn_once(ip.src_addr);
         DropReason::PartialChecksum
