@@ -39,7 +39,7 @@ pub struct AptTool {
 }
 
 impl AptTool {
-    const fn program(program: &'static str, why: &'static str) -> AptTool {
+    pub const fn program(program: &'static str, why: &'static str) -> AptTool {
         AptTool { package: program, provides: Provides::Program(program), why }
     }
 }
