@@ -138,7 +138,7 @@ pub struct Probe {
 }
 
 impl Probe {
-    fn content_type(&self) -> Option<&str> {
+    pub fn content_type(&self) -> Option<&str> {
         self.head.lines().find_map(|line| {
             let (name, value) = line.split_once(':')?;
             name.eq_ignore_ascii_case("content-type").then(|| value.trim())

@@ -209,6 +209,11 @@ impl Server {
         self.child.id().to_string()
     }
 
+    /// The server's process ID (the program's own: `ip netns exec` and `taskset` exec).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server wrote to its log, for error messages.
     pub fn log_tail(&self) -> String {
         match std::fs::read_to_string(&self.log) {

@@ -6,6 +6,7 @@ mod build;
 mod cmd;
 mod demo;
 mod echo_bench;
+mod flood_bench;
 mod fuzz;
 mod http_bench;
 mod http_smoke;
@@ -98,14 +99,16 @@ enum Task {
     /// written to target/bench-quick/. With NAME one benchmark in full: `latency` (echo
     /// latency distributions and charts, Sluice against the kernel stack), `echo` (TCP echo
     /// round trips), `http` (wrk against Sluice's HTTP echo, its kernel-stack twin and
-    /// nginx), `tcp-instructions` (instructions and ns per TCP transaction), or a criterion
+    /// nginx), `flood` (the same wrk under SYN floods, Sluice and nginx), `tcp-instructions` (instructions and ns per TCP transaction), or a criterion
     /// filter. The veth benchmarks need root.
     Bench {
         /// `latency` runs bench/src/bin/latency against `sluice serve echo|udp-echo` and
         /// kernel_echo, closed and open loop, writing bench/results/latency-DATE.{md,json}
         /// with .hgrm files and SVG charts; `echo` runs bench/src/bin/echo_load against the
         /// same servers, writing bench/results/echo-DATE.md; `http` runs wrk, writing
-        /// bench/results/http-DATE.*; `tcp-instructions` runs bench/src/bin/tcp_perf natively
+        /// bench/results/http-DATE.*; `flood` runs wrk against Sluice's HTTP echo and nginx
+        /// without and under hping3 SYN floods, writing bench/results/flood-DATE.*;
+        /// `tcp-instructions` runs bench/src/bin/tcp_perf natively
         /// and under callgrind; any other NAME runs the criterion benchmarks whose id contains
         /// it (e.g. `checksum`, `parse`, `tcp`).
         name: Option<String>,
@@ -113,6 +116,8 @@ enum Task {
         echo: echo_bench::Options,
         #[command(flatten)]
         http: http_bench::HttpOptions,
+        #[command(flatten)]
+        flood: flood_bench::FloodOptions,
     },
     /// Runs one fuzz target: until a crash or Ctrl-C, or for --secs seconds.
     Fuzz {
@@ -204,8 +209,11 @@ fn run(cli: Cli) -> Result<()> {
         Task::Bench { name, echo, .. } if name.as_deref() == Some(LATENCY) => {
             latency_bench::run(&root, &echo, latency_bench::FULL, &lab::results_dir(&root)?)
         }
-        Task::Bench { name, echo, http } if name.as_deref() == Some(HTTP) => {
+        Task::Bench { name, echo, http, .. } if name.as_deref() == Some(HTTP) => {
             http_bench::run(&root, &echo, &http)
+        }
+        Task::Bench { name, echo, http, flood } if name.as_deref() == Some(FLOOD) => {
+            flood_bench::run(&root, &echo, http.body_size, &flood)
         }
         Task::Bench { name: None, echo, .. } => quick_bench(&root, &echo),
         Task::Bench { name: Some(name), .. } => bench(&name),
@@ -223,6 +231,8 @@ const TCP_FIGURES: &str = "tcp-instructions";
 const ECHO: &str = "echo";
 /// The benchmark name `cargo xtask bench` treats as the veth HTTP benchmark.
 const HTTP: &str = "http";
+/// The benchmark name `cargo xtask bench` treats as the HTTP-under-SYN-flood benchmark.
+const FLOOD: &str = "flood";
 /// The benchmark name `cargo xtask bench` treats as the veth latency benchmark.
 const LATENCY: &str = "latency";
 /// Where the quick suite writes its results, under the target directory: a quick run's

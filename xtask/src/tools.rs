@@ -39,7 +39,7 @@ pub struct AptTool {
 }
 
 impl AptTool {
-    const fn program(program: &'static str, why: &'static str) -> AptTool {
+    pub const fn program(program: &'static str, why: &'static str) -> AptTool {
         AptTool { package: program, provides: Provides::Program(program), why }
     }
 }
@@ -92,6 +92,7 @@ pub const VETH_TEST_DEPS: &[AptTool] = &[
     },
     AptTool { package: "netcat-openbsd", provides: Provides::Program("nc"), why: "for kernel TCP clients" },
     AptTool::program("python3", "for the kernel TCP clients and servers"),
+    AptTool::program("hping3", "to flood Sluice with spoofed SYNs"),
 ];
 
 /// Installs the packages whose program or file is missing, with one `apt-get update`

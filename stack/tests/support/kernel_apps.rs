@@ -28,6 +28,25 @@ pub fn tcp_echo_client(ns: &str, target: &str, bytes: u64, connections: u32, tim
     assert_eq!(finished.stdout.trim_end(), format!("ok {connections} connections {bytes} bytes"));
 }
 
+/// Runs closed_port_client.py in `ns`: `protocol` ("tcp" or "udp") to `target`, where
+/// nothing listens, must be refused (RST, or ICMP port unreachable) within `within`.
+/// Returns how long the refusal took; panics with the script's output otherwise.
+pub fn expect_refused(ns: &str, protocol: &str, target: &str, within: Duration) -> Duration {
+    let client = script("closed_port_client.py");
+    let timeout = format!("{}", within.as_secs_f64());
+    let args = ["-u", &client, protocol, "--connect", target, "--timeout", &timeout];
+    let finished = output_in(ns, "python3", &args, within + Duration::from_secs(10));
+    finished.assert_success();
+    let ms: u64 = finished
+        .stdout
+        .trim_end()
+        .strip_prefix(&format!("refused {protocol} in "))
+        .and_then(|rest| rest.strip_suffix(" ms"))
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected output of closed_port_client.py{}", finished.text()));
+    Duration::from_millis(ms)
+}
+
 /// Runs udp_echo_client.py in `ns` against the UDP echo server at `target`.
 pub fn udp_echo_client(ns: &str, target: &str, datagrams: u32, size: usize) {
     let (count, size) = (datagrams.to_string(), size.to_string());

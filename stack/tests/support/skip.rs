@@ -68,6 +68,9 @@ pub const VETH_TOOLS: &[Tool] = &[
     Tool { program: "bpftool", package: "bpftool" },
 ];
 
+/// What the SYN flood test runs besides [`VETH_TOOLS`].
+pub const FLOOD_TOOLS: &[Tool] = &[Tool { program: "hping3", package: "hping3" }];
+
 /// True when every tool is on PATH. Otherwise reports the test skipped with the command
 /// that installs the missing ones and returns false, or panics when
 /// `SLUICE_REQUIRE_TOOLS` is set (`cargo xtask test` installed them, so one missing is a bug).
