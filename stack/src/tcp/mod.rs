@@ -19,6 +19,7 @@ pub mod recv_buffer;
 pub mod rtt;
 pub mod scoreboard;
 pub mod send_buffer;
+mod seq_snapshot;
 mod state;
 mod stats;
 mod timer;
@@ -33,5 +34,7 @@ pub use recv_buffer::ReceiveBuffer;
 pub use rtt::RttEstimator;
 pub use scoreboard::Scoreboard;
 pub use send_buffer::SendBuffer;
+#[doc(hidden)]
+pub use seq_snapshot::SeqSnapshot;
 pub use state::State;
 pub use stats::TcpStats;
