@@ -326,7 +326,8 @@ impl Connection {
         if !self.state.can_receive() && self.state != State::SynReceived {
             return;
         }
-        let seq = seg.seq_number;
+        // RFC 9293 §3.4: a SYN occupies the first sequence number; its data follows.
+        let seq = seg.seq_number + usize::from(seg.flags.contains(TcpFlags::SYN));
         let mut payload = seg.payload;
         // Trim what was already received.
         let mut start = seq;

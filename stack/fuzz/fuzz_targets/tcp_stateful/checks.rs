@@ -54,7 +54,13 @@ impl Invariants {
             let receive = receive_known(&s).then_some((s.irs, s.rcv_nxt, s.rcv_adv));
             let fresh = Track { local_port: conn.local().port(), remote_port: conn.remote().port(), iss: s.iss, receive };
             let track = self.tracks.entry(handle).or_insert(fresh);
-            if (track.local_port, track.remote_port, track.iss) != (fresh.local_port, fresh.remote_port, fresh.iss) {
+            let same_endpoints = (track.local_port, track.remote_port, track.iss)
+                == (fresh.local_port, fresh.remote_port, fresh.iss);
+            // A new handshake may take the same ISS at the same instant (RFC 6528), but it
+            // answers another SYN.
+            let new_handshake = s.state == State::SynReceived
+                && track.receive.map(|(irs, ..)| irs) != receive.map(|(irs, ..)| irs);
+            if !same_endpoints || new_handshake {
                 // The descriptor was freed and reused for another connection.
                 *track = fresh;
                 continue;

@@ -18,8 +18,11 @@ pub const PEER_PORT_BASE: u16 = 40_000;
 /// The first of the four ports the stack connects to.
 pub const SERVICE_PORT_BASE: u16 = 6000;
 pub const SERVICE_PORTS: u16 = 4;
-/// Flows the peer keeps track of; more SYNs reuse the existing 4-tuples.
-pub const MAX_FLOWS: usize = 12;
+/// Flows the peer opens; more SYNs reuse the last 4-tuple.
+pub const MAX_PEER_FLOWS: usize = 12;
+/// Flows the peer keeps track of, those the stack opened included (segments on others
+/// are only validated).
+pub const MAX_FLOWS: usize = 24;
 
 /// One 4-tuple as the peer sees it.
 #[derive(Debug)]
@@ -30,6 +33,8 @@ pub struct Flow {
     pub opened_by_stack: bool,
     /// The ISS of the stack's current incarnation, from its SYN or SYN-ACK.
     pub stack_iss: Option<SeqNumber>,
+    /// That SYN's sequence and acknowledgment numbers (0 without ACK).
+    pub stack_syn: Option<(SeqNumber, SeqNumber)>,
     /// The end of everything the stack sent (its SND.MAX as the wire shows it).
     pub stack_max: SeqNumber,
     /// The stack's last acknowledgment number (its RCV.NXT) and window field.
@@ -57,6 +62,7 @@ impl Flow {
             peer_port,
             opened_by_stack,
             stack_iss: None,
+            stack_syn: None,
             stack_max: SeqNumber(0),
             stack_ack: None,
             stack_window_field: 0,
@@ -160,10 +166,11 @@ impl Peer {
 
     /// A new flow the peer opens to the listener (or the last one, when full).
     pub fn open_flow(&mut self, window: u16) -> usize {
-        if self.flows.len() >= MAX_FLOWS {
-            return self.flows.len() - 1;
+        let opened = self.flows.iter().filter(|f| !f.opened_by_stack).count();
+        if opened >= MAX_PEER_FLOWS || self.flows.len() >= MAX_FLOWS {
+            return self.flows.iter().rposition(|f| !f.opened_by_stack).expect("the first flow");
         }
-        let port = PEER_PORT_BASE + self.flows.len() as u16;
+        let port = PEER_PORT_BASE + opened as u16;
         let isn = self.fresh_isn();
         self.flows.push(Flow::new(LISTEN_PORT, port, false, isn, window));
         self.flows.len() - 1
@@ -371,7 +378,11 @@ impl Peer {
         }
         let flow = &mut self.flows[i];
         if flags.contains(TcpFlags::SYN) {
-            if flow.stack_iss != Some(seg.seq_number) {
+            // A new incarnation may reuse the ISS (the same instant gives the same RFC 6528
+            // ISN), but then it answers another SYN of the peer.
+            let ack = if flags.contains(TcpFlags::ACK) { seg.ack_number } else { SeqNumber(0) };
+            if flow.stack_syn != Some((seg.seq_number, ack)) {
+                flow.stack_syn = Some((seg.seq_number, ack));
                 flow.stack_iss = Some(seg.seq_number);
                 flow.stack_max = seg.seq_number + 1;
                 flow.stack_ack = None;
