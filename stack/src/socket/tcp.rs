@@ -680,15 +680,23 @@ impl SocketSet {
     }
 
     fn free_connection(&mut self, handle: SocketHandle) {
-        if let Ok(entry) = self.connection_mut(handle) {
-            let tuple = FourTuple { local: entry.conn.local(), remote: entry.conn.remote() };
-            self.tcp.remove_connection(&tuple);
-            self.ports.release(Transport::Tcp, tuple.local.port());
-            if self.config.track_flows {
-                self.flow_changes.push((tuple, false));
-            }
-        }
+        self.unlink_connection(handle);
         self.free_slot(handle);
+    }
+
+    /// Removes a connection from the 4-tuple table and the port ledger, unless a newer
+    /// connection holds its 4-tuple there (it was retired from TIME_WAIT).
+    fn unlink_connection(&mut self, handle: SocketHandle) {
+        let Ok(entry) = self.connection_mut(handle) else { return };
+        let tuple = FourTuple { local: entry.conn.local(), remote: entry.conn.remote() };
+        if self.tcp.connections.get(&tuple) != Some(&handle) {
+            return;
+        }
+        self.tcp.remove_connection(&tuple);
+        self.ports.release(Transport::Tcp, tuple.local.port());
+        if self.config.track_flows {
+            self.flow_changes.push((tuple, false));
+        }
     }
 
     /// Runs the timers of every connection due at `now`.
@@ -738,11 +746,13 @@ impl SocketSet {
             local: SocketAddrV4::new(dst, seg.dst_port),
             remote: SocketAddrV4::new(src, seg.src_port),
         };
+        let mut min_iss = None;
         if let Some(handle) = self.tcp.find(&tuple) {
             if self.time_wait_reusable(handle, seg) {
                 // RFC 6191 / Linux: a new SYN may take over a TIME_WAIT 4-tuple.
                 self.tcp.stats.time_wait_reused += 1;
-                self.free_connection(handle);
+                min_iss = self.connection(handle).ok().map(Connection::successor_iss);
+                self.retire_time_wait(handle);
             } else {
                 let tables = &mut self.tcp;
                 let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else {
@@ -775,16 +785,36 @@ impl SocketSet {
                 None => TcpInput::Dropped,
             };
         };
-        self.listener_input(now, listener, tuple, seg)
+        self.listener_input(now, listener, tuple, seg, min_iss)
     }
 
-    /// RFC 9293 §3.10.7.2: LISTEN.
+    /// Takes a TIME_WAIT connection out of the 4-tuple table for a new incarnation. While
+    /// the application still holds its descriptor, the descriptor stays, as a closed
+    /// connection, until the application closes it (the new connection gets its own).
+    fn retire_time_wait(&mut self, handle: SocketHandle) {
+        let held = self.tcp(handle).is_ok_and(|socket| {
+            matches!(socket, TcpSocket::Connection(entry) if !entry.closed_by_app && entry.parent.is_none())
+        });
+        if !held {
+            self.free_connection(handle);
+            return;
+        }
+        self.unlink_connection(handle);
+        if let Ok(entry) = self.connection_mut(handle) {
+            entry.conn.abort(); // in TIME_WAIT: closed, nothing sent
+        }
+        self.tcp_changed(handle);
+    }
+
+    /// RFC 9293 §3.10.7.2: LISTEN. `min_iss` is set when the SYN takes a 4-tuple out of
+    /// TIME_WAIT: the new ISS must lie beyond the old incarnation's (RFC 1122 §4.2.2.13).
     fn listener_input(
         &mut self,
         now: Instant,
         listener: SocketHandle,
         tuple: FourTuple,
         seg: &TcpRepr<'_>,
+        min_iss: Option<SeqNumber>,
     ) -> TcpInput {
         let flags = seg.flags;
         if flags.contains(TcpFlags::RST) {
@@ -807,6 +837,7 @@ impl SocketSet {
         }
         let config = l.config;
         let iss = self.tcp.isn.isn(now, tuple.local, tuple.remote);
+        let iss = min_iss.filter(|min| min.gt(iss)).unwrap_or(iss);
         let ts_offset = self.tcp.isn.ts_offset(tuple.local, tuple.remote);
         let conn = Connection::accept(now, tuple.local, tuple.remote, seg, config, iss, ts_offset, mtu);
         let entry = TcpConnection {
