@@ -212,6 +212,57 @@ fn time_wait_tuple_is_reused_by_a_newer_syn() {
 }
 
 #[test]
+fn time_wait_reuse_leaves_the_old_descriptor_alone() {
+    // Found by the tcp_stateful fuzz target. The server's application shut down writing
+    // but still holds its descriptor when the 4-tuple in TIME_WAIT is taken by a new SYN:
+    // the old descriptor must stay a closed connection, not become the new one (its slot
+    // was freed and handed to the new connection, so reads and writes on the old
+    // descriptor went to another peer's connection), closing it later must not unlink the
+    // new connection, and the new ISS must lie beyond everything the old incarnation sent
+    // (RFC 1122 §4.2.2.13), which at the same instant the RFC 6528 clock does not ensure.
+    let (mut net, mut a, mut b) = pair(8);
+    let l = listen(&mut b, 7, 8);
+    let c = a.sockets.tcp_socket().unwrap();
+    a.sockets.bind(c, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 40000)).unwrap();
+    a.sockets.connect(c, SocketAddrV4::new(ip(2), 7), net.now()).unwrap();
+    run(&mut net, &mut a, &mut b, Duration::from_millis(10));
+    let (s, _) = b.sockets.accept(l).unwrap();
+    assert_eq!(b.sockets.send(s, &[7u8; 50_000]), Ok(50_000));
+    run(&mut net, &mut a, &mut b, Duration::from_millis(100));
+    b.sockets.shutdown_write(s).unwrap();
+    run(&mut net, &mut a, &mut b, Duration::from_millis(10));
+    let mut sink = vec![0u8; 65_536];
+    assert_eq!(a.sockets.recv(c, &mut sink), Ok(50_000));
+    a.sockets.close(c).unwrap();
+    run(&mut net, &mut a, &mut b, Duration::from_millis(10));
+    let old = b.sockets.connection(s).unwrap().seq_snapshot();
+    assert_eq!(old.state, State::TimeWait);
+
+    let again = a.sockets.tcp_socket().unwrap();
+    a.sockets.bind(again, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 40000)).unwrap();
+    a.sockets.connect(again, SocketAddrV4::new(ip(2), 7), net.now()).unwrap();
+    run(&mut net, &mut a, &mut b, Duration::from_millis(10));
+    assert_eq!(b.sockets.tcp_stats().time_wait_reused, 1);
+    let (new, _) = b.sockets.accept(l).unwrap();
+    assert_ne!(new, s, "the new connection took the descriptor the application still holds");
+    assert_eq!(b.sockets.connection(s).unwrap().state(), State::Closed);
+    let iss = b.sockets.connection(new).unwrap().seq_snapshot().iss;
+    assert!(
+        iss.gt(old.snd_max),
+        "new ISS {} within the old incarnation's sequence space (to {})",
+        iss.0,
+        old.snd_max.0
+    );
+
+    b.sockets.close(s).unwrap();
+    assert_eq!(a.sockets.send(again, b"hi"), Ok(2));
+    run(&mut net, &mut a, &mut b, Duration::from_millis(10));
+    let mut buf = [0u8; 4];
+    assert_eq!(b.sockets.recv(new, &mut buf), Ok(2));
+    assert_eq!(&buf[..2], b"hi");
+}
+
+#[test]
 fn many_connections_both_directions() {
     let mut net = Network::new(7);
     let seg = net.add_segment(LinkConfig::default().with_latency(Duration::from_millis(1)).with_loss(0.01));

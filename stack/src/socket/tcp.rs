@@ -832,15 +832,41 @@ impl SocketSet {
                 }
             }
         }
-        if let Ok(entry) = self.connection_mut(handle) {
-            let tuple = FourTuple { local: entry.conn.local(), remote: entry.conn.remote() };
-            self.tcp.remove_connection(&tuple);
-            self.ports.release(Transport::Tcp, tuple.local.port());
-            if self.config.track_flows {
-                self.flow_changes.push((tuple, false));
-            }
-        }
+        self.unlink_connection(handle);
         self.free_slot(handle);
+    }
+
+    /// Removes a connection from the 4-tuple table and the port ledger, unless a newer
+    /// connection holds its 4-tuple there (it was retired from TIME_WAIT).
+    fn unlink_connection(&mut self, handle: SocketHandle) {
+        let Ok(entry) = self.connection_mut(handle) else { return };
+        let tuple = FourTuple { local: entry.conn.local(), remote: entry.conn.remote() };
+        if self.tcp.connections.get(&tuple) != Some(&handle) {
+            return;
+        }
+        self.tcp.remove_connection(&tuple);
+        self.ports.release(Transport::Tcp, tuple.local.port());
+        if self.config.track_flows {
+            self.flow_changes.push((tuple, false));
+        }
+    }
+
+    /// Takes a TIME_WAIT connection out of the 4-tuple table for a new incarnation. While
+    /// the application still holds its descriptor, the descriptor stays, as a closed
+    /// connection, until the application closes it (the new connection gets its own).
+    fn retire_time_wait(&mut self, handle: SocketHandle) {
+        let held = self
+            .tcp(handle)
+            .is_ok_and(|socket| matches!(socket, TcpSocket::Connection(entry) if !entry.closed_by_app));
+        if !held {
+            self.free_connection(handle);
+            return;
+        }
+        self.unlink_connection(handle);
+        if let Ok(entry) = self.connection_mut(handle) {
+            entry.conn.abort(); // in TIME_WAIT: closed, nothing sent
+        }
+        self.tcp_changed(handle);
     }
 
     /// Runs the timers of every connection due at `now`.
@@ -965,11 +991,13 @@ impl SocketSet {
             remote: SocketAddrV4::new(src, seg.src_port),
         };
         self.tcp.clock = now;
+        let mut min_iss = None;
         if let Some(handle) = self.tcp.find(&tuple) {
             if self.time_wait_reusable(handle, seg) {
                 // RFC 6191 / Linux: a new SYN may take over a TIME_WAIT 4-tuple.
                 self.tcp.stats.time_wait_reused += 1;
-                self.free_connection(handle);
+                min_iss = self.connection(handle).ok().map(Connection::successor_iss);
+                self.retire_time_wait(handle);
             } else {
                 let tables = &mut self.tcp;
                 let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else {
@@ -999,7 +1027,7 @@ impl SocketSet {
             self.tcp.stats.no_listener += 1;
             return self.reset(seg);
         };
-        self.listener_input(now, listener, tuple, seg)
+        self.listener_input(now, listener, tuple, seg, min_iss)
     }
 
     /// RFC 9293 §3.10.7.1: the RST answering `seg`, counted (none for a RST).
@@ -1015,12 +1043,16 @@ impl SocketSet {
 
     /// RFC 9293 §3.10.7.2: LISTEN. A SYN gets a SYN-ACK, from a record in the SYN queue or,
     /// when that is full, from a SYN cookie (RFC 4987 §3.6); an ACK may return a cookie.
+    /// `min_iss` is set when the SYN takes a 4-tuple out of TIME_WAIT: the new ISS must lie
+    /// beyond the old incarnation's (RFC 1122 §4.2.2.13), so such a SYN gets a record, not a
+    /// cookie (whose ISS is not ours to choose), even when the queue is full.
     fn listener_input(
         &mut self,
         now: Instant,
         listener: SocketHandle,
         tuple: FourTuple,
         seg: &TcpRepr<'_>,
+        min_iss: Option<SeqNumber>,
     ) -> TcpInput {
         let flags = seg.flags;
         if flags.contains(TcpFlags::RST) {
@@ -1051,14 +1083,15 @@ impl SocketSet {
             return TcpInput::Dropped;
         }
         let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) else { return TcpInput::Dropped };
-        let cookie = match config.syn_cookies {
-            SynCookieMode::Always => true,
-            SynCookieMode::OnOverflow => queue_full,
-            SynCookieMode::Never => false,
-        };
+        let cookie = min_iss.is_none()
+            && match config.syn_cookies {
+                SynCookieMode::Always => true,
+                SynCookieMode::OnOverflow => queue_full,
+                SynCookieMode::Never => false,
+            };
         if cookie {
             l.last_cookie_at = Some(now);
-        } else if queue_full {
+        } else if queue_full && min_iss.is_none() {
             self.tcp.stats.syn_queue_overflows += 1;
             return TcpInput::Dropped;
         }
@@ -1081,6 +1114,7 @@ impl SocketSet {
             return TcpInput::SynAck(open.syn_ack(now, &config, mtu));
         }
         let iss = self.tcp.isn.isn(now, tuple.local, tuple.remote);
+        let iss = min_iss.filter(|min| min.gt(iss)).unwrap_or(iss);
         let open = PassiveOpen::from_syn(tuple.local, tuple.remote, seg, &config, iss, ts_offset);
         if let Ok(TcpSocket::Listener(l)) = self.tcp_mut(listener) {
             l.half_open += 1;

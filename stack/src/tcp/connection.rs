@@ -419,6 +419,13 @@ impl Connection {
         self.send.capacity() + self.recv.capacity()
     }
 
+    /// RFC 1122 §4.2.2.13: the ISS of a new incarnation that takes this connection's
+    /// 4-tuple out of TIME_WAIT lies beyond every sequence number this one used, so old
+    /// duplicates cannot pass for new data (Linux: SND.NXT + 65535 + 2).
+    pub fn successor_iss(&self) -> SeqNumber {
+        self.snd_max + (0xffff + 2)
+    }
+
     /// Bytes waiting in the send buffer (unsent and unacknowledged) and receive buffer.
     pub fn queued(&self) -> (usize, usize) {
         (self.send.len(), self.recv.readable())

@@ -326,7 +326,8 @@ impl Connection {
         if !self.state.can_receive() && self.state != State::SynReceived {
             return;
         }
-        let seq = seg.seq_number;
+        // RFC 9293 §3.4: a SYN occupies the first sequence number; its data follows.
+        let seq = seg.seq_number + usize::from(seg.flags.contains(TcpFlags::SYN));
         let mut payload = seg.payload;
         // Trim what was already received.
         let mut start = seq;
@@ -574,7 +575,13 @@ impl Connection {
         }
     }
 
+    /// RFC 1122 §4.2.3.6: the idle time counts from the last segment received. Not in
+    /// TIME_WAIT or CLOSED, where no probe can be sent (the 2 MSL wait ends TIME_WAIT).
     pub fn restart_keepalive(&mut self, now: Instant) {
+        if matches!(self.state, State::TimeWait | State::Closed) {
+            self.keepalive_at = None;
+            return;
+        }
         if let Some(keepalive) = self.config.keepalive {
             self.keepalive_probes = 0;
             self.keepalive_at = Some(now + keepalive.idle);

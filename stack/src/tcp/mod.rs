@@ -22,6 +22,7 @@ pub mod recv_buffer;
 pub mod rtt;
 pub mod scoreboard;
 pub mod send_buffer;
+mod seq_snapshot;
 mod state;
 mod stats;
 pub mod syn_cookie;
@@ -38,6 +39,8 @@ pub use recv_buffer::ReceiveBuffer;
 pub use rtt::RttEstimator;
 pub use scoreboard::Scoreboard;
 pub use send_buffer::SendBuffer;
+#[doc(hidden)]
+pub use seq_snapshot::SeqSnapshot;
 pub use state::State;
 pub use stats::TcpStats;
 pub use syn_cookie::SynCookies;

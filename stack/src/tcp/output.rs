@@ -370,7 +370,12 @@ impl Connection {
             options.timestamps = Some((self.ts_now(now), if ack { self.ts_recent } else { 0 }));
         }
         let window = self.recv.window().min(0xffff);
-        self.rcv_adv = self.rcv_nxt + window;
+        // RFC 9293 §3.8.6: a SYN-ACK sent again after an ACK offered a larger (scaled)
+        // window leaves the right edge where that ACK put it.
+        let edge = self.rcv_nxt + window;
+        if edge.gt(self.rcv_adv) {
+            self.rcv_adv = edge;
+        }
         let repr = TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),

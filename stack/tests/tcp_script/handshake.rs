@@ -2,7 +2,7 @@
 //! simultaneous open, SYN and SYN-ACK retransmission, refusal and bad ACKs in SYN-SENT.
 
 use sluice::tcp::{State, TcpError};
-use sluice::wire::{SeqNumber, TcpOptions, TcpRepr};
+use sluice::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
 use crate::harness::*;
 
@@ -466,4 +466,68 @@ fn window_is_not_scaled_when_the_peer_does_not_agree() {
         window_len: 65535,
         ..RECV_TEMPL
     }]);
+}
+
+#[test]
+fn syn_ack_retransmission_keeps_the_window_already_offered() {
+    // Found by the tcp_stateful fuzz target: in SYN-RECEIVED an ACK (here answering an
+    // out-of-window segment) offers the whole scaled window, 100 000 bytes; the SYN-ACK
+    // sent again after it can say only 65 535 (RFC 7323 §2.2: never scaled), and moved
+    // the window's right edge back to there, against RFC 9293 §3.8.6: data the peer sent
+    // into the window it was offered was then dropped as out of window.
+    let config = sluice::tcp::TcpConfig { recv_buffer: 100_000, ..config() };
+    let syn = TcpRepr { options: TcpOptions { window_scale: Some(7), ..PEER_SYN.options }, ..PEER_SYN };
+    let syn_ack = TcpRepr {
+        flags: SYN_ACK,
+        seq_number: LOCAL_SEQ,
+        ack_number: REMOTE_SEQ + 1,
+        window_len: u16::MAX,
+        options: TcpOptions { mss: Some(OUR_MSS as u16), window_scale: Some(1), ..NO_OPTIONS },
+        ..RECV_TEMPL
+    };
+    let mut s = Script::accept(config, &syn);
+    s.expect(&[syn_ack]);
+    s.peer_sends(&TcpRepr { seq_number: REMOTE_SEQ + 1 + 200_000, ack_number: LOCAL_SEQ + 1, ..SEND_TEMPL });
+    s.expect(&[TcpRepr {
+        seq_number: LOCAL_SEQ + 1,
+        ack_number: REMOTE_SEQ + 1,
+        window_len: 50_000,
+        ..RECV_TEMPL
+    }]);
+    s.advance(secs(1));
+    s.expect(&[syn_ack]);
+    assert_eq!(s.conn.seq_snapshot().rcv_adv, REMOTE_SEQ + 1 + 100_000);
+    // The peer's ACK completes the handshake with data 70 000 bytes on: in the window.
+    let payload = data(100);
+    s.peer_sends(&TcpRepr {
+        seq_number: REMOTE_SEQ + 1 + 70_000,
+        ack_number: LOCAL_SEQ + 1,
+        payload: &payload,
+        ..SEND_TEMPL
+    });
+    assert_eq!(s.conn.state(), State::Established);
+    assert_eq!(s.stats.out_of_window, 1, "only the segment 200 000 bytes on was outside");
+    assert_eq!(s.stats.out_of_order, 1);
+}
+
+#[test]
+fn data_and_fin_on_the_syn_ack_are_received() {
+    // Found by the tcp_stateful fuzz target: data on a SYN-ACK starts one past the SYN's
+    // sequence number (RFC 9293 §3.4: the SYN occupies the first); it was placed at the
+    // SYN's own number, so its first byte was dropped and the rest delivered one early.
+    let mut s = Script::connect(config());
+    s.expect(&[our_syn(TS_OFFSET)]);
+    s.peer_sends(&TcpRepr {
+        flags: TcpFlags(SYN_ACK.0 | TcpFlags::FIN.0),
+        payload: b"hello",
+        ..PEER_SYN_ACK
+    });
+    s.expect(&[TcpRepr {
+        seq_number: LOCAL_SEQ + 1,
+        ack_number: REMOTE_SEQ + 1 + 5 + 1,
+        window_len: RECV_BUFFER as u16 - 5,
+        ..RECV_TEMPL
+    }]);
+    assert_eq!(s.conn.state(), State::CloseWait);
+    assert_eq!(s.read_all(), b"hello");
 }

@@ -102,3 +102,42 @@ fn keepalive_can_be_switched_on_a_live_connection() {
     s.advance(secs(10));
     s.expect(&[PROBE]);
 }
+
+#[test]
+fn no_keepalive_in_time_wait() {
+    // Found by the tcp_stateful fuzz target: a segment in TIME_WAIT restarted the
+    // keepalive timer, whose probe cannot be sent there, so the connection wanted to send
+    // forever (a busy loop in the interface) until TIME_WAIT ended.
+    let mut s = Script::established(keepalive_config());
+    s.conn.shutdown_write();
+    s.expect(&[TcpRepr {
+        flags: FIN_ACK,
+        seq_number: LOCAL_SEQ + 1,
+        ack_number: REMOTE_SEQ + 1,
+        ..RECV_TEMPL
+    }]);
+    s.peer_sends(&TcpRepr {
+        flags: FIN_ACK,
+        seq_number: REMOTE_SEQ + 1,
+        ack_number: LOCAL_SEQ + 2,
+        ..SEND_TEMPL
+    });
+    let ack = TcpRepr {
+        seq_number: LOCAL_SEQ + 2,
+        ack_number: REMOTE_SEQ + 2,
+        window_len: RECV_BUFFER as u16 - 1,
+        ..RECV_TEMPL
+    };
+    s.expect(&[ack]);
+    assert_eq!(s.conn.state(), State::TimeWait);
+    // Another segment of the old connection arrives in TIME_WAIT.
+    s.peer_sends(&TcpRepr { seq_number: REMOTE_SEQ + 2, ack_number: LOCAL_SEQ + 2, ..SEND_TEMPL });
+    s.expect_nothing();
+    // Only the 2 MSL wait runs: no probe is due after the idle time.
+    assert_eq!(s.next_timer(), Some(config().msl * 2));
+    s.advance(secs(10));
+    assert!(!s.conn.wants_to_send(), "a keepalive probe is due in TIME_WAIT");
+    s.expect_nothing();
+    s.advance(config().msl * 2);
+    s.expect_closed(None);
+}
