@@ -570,7 +570,7 @@ fn size(bytes: u64) -> String {
 }
 
 /// "20ms", "500us", "1.5s", "2m", "1h"; a bare 0 is zero.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text == "0" {
         return Ok(Duration::ZERO);
