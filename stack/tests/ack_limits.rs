@@ -72,7 +72,7 @@ impl Host for Tapped {
         let before = device.tx_pending();
         self.host.poll(now, device);
         for frame in device.queued().skip(before) {
-            if parse_tcp(frame).is_some() {
+            if with_tcp(frame, |_, _| ()).is_some() {
                 self.sent.push((now, frame.to_vec()));
             }
         }
@@ -83,8 +83,8 @@ impl Host for Tapped {
     }
 }
 
-/// The IPv4 and TCP headers of a TCP frame.
-fn parse_tcp(frame: &[u8]) -> Option<(Ipv4Repr, TcpRepr<'_>)> {
+/// `f` of the IPv4 and TCP headers of a TCP frame; `None` for any other frame.
+fn with_tcp<R>(frame: &[u8], f: impl FnOnce(Ipv4Repr, TcpRepr<'_>) -> R) -> Option<R> {
     let eth = EthernetFrame::new_checked(frame).ok()?;
     if eth.ethertype() != EtherType::Ipv4 {
         return None;
@@ -96,23 +96,25 @@ fn parse_tcp(frame: &[u8]) -> Option<(Ipv4Repr, TcpRepr<'_>)> {
     }
     let tcp = TcpPacket::new_checked(packet.payload()).ok()?;
     let repr = TcpRepr::parse(&tcp, ip.src_addr, ip.dst_addr, ChecksumMode::Verify).ok()?;
-    Some((ip, repr))
+    Some(f(ip, repr))
 }
 
 /// `frame` (a TCP segment) with its TCP header changed by `change`, checksums made anew:
 /// what a blind attacker who knows the addresses (and maybe the sequence numbers) sends.
 fn forge<'p>(frame: &[u8], change: impl FnOnce(TcpRepr<'_>) -> TcpRepr<'p>) -> Vec<u8> {
     let eth = EthernetRepr::parse(&EthernetFrame::new_checked(frame).unwrap()).unwrap();
-    let (ip, tcp) = parse_tcp(frame).unwrap();
-    let tcp = change(tcp);
-    let ip = Ipv4Repr { payload_len: tcp.buffer_len(), ..ip };
-    let mut out = vec![0; eth.buffer_len() + 20 + ip.payload_len];
-    let mut view = EthernetFrame::new_unchecked(&mut out[..]);
-    eth.emit(&mut view);
-    let mut packet = Ipv4Packet::new_unchecked(view.payload_mut());
-    ip.emit(&mut packet);
-    tcp.emit(&mut TcpPacket::new_unchecked(packet.payload_mut()), ip.src_addr, ip.dst_addr);
-    out
+    with_tcp(frame, |ip, tcp| {
+        let tcp = change(tcp);
+        let ip = Ipv4Repr { payload_len: tcp.buffer_len(), ..ip };
+        let mut out = vec![0; eth.buffer_len() + 20 + ip.payload_len];
+        let mut view = EthernetFrame::new_unchecked(&mut out[..]);
+        eth.emit(&mut view);
+        let mut packet = Ipv4Packet::new_unchecked(view.payload_mut());
+        ip.emit(&mut packet);
+        tcp.emit(&mut TcpPacket::new_unchecked(packet.payload_mut()), ip.src_addr, ip.dst_addr);
+        out
+    })
+    .expect("a TCP frame")
 }
 
 struct Loop {

@@ -42,7 +42,7 @@ fn flood<'a>(
         let emitted = s.take_emitted();
         if !emitted.is_empty() {
             assert_eq!(emitted, [describe(&reply(s))], "at {}", s.now);
-            answered.push((s.now - start).total_millis());
+            answered.push((s.now - start).as_millis() as u64);
         }
         s.advance(every);
         n += 1;
