@@ -19,8 +19,8 @@ use sluice::socket::{SocketSet, SocketSetConfig};
 use sluice::tcp::{State, TcpConfig, TcpStats};
 use sluice::time::{Duration, Instant};
 use sluice::wire::{
-    ChecksumMode, EtherType, EthernetFrame, EthernetRepr, IpProtocol, Ipv4Addr, Ipv4Cidr, Ipv4Packet, Ipv4Repr,
-    TcpFlags, TcpPacket, TcpRepr,
+    ChecksumMode, EtherType, EthernetFrame, EthernetRepr, IpProtocol, Ipv4Addr, Ipv4Cidr, Ipv4Packet,
+    Ipv4Repr, TcpFlags, TcpPacket, TcpRepr,
 };
 
 fn ip(n: u8) -> Ipv4Addr {
@@ -184,7 +184,6 @@ fn desynchronized_stacks_stay_bounded_with_the_limit() {
     assert!(run.client.invalid_acks_limited + run.server.invalid_acks_limited >= 1);
     assert!(run.client.bad_acks + run.server.out_of_window <= 6);
 }
-
 
 /// A server with a challenge ACK limit of 40 a second, its stack keyed by `secret`, with 60
 /// connections from the client; a forged SYN arrives for each of them within one second

@@ -17,8 +17,8 @@ use crate::tcp::config::SynCookieMode;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::syn_cookie::{self, CookieOptions};
 use crate::tcp::{
-    ChallengeAckBudget, Connection, InputContext, KeepaliveConfig, PassiveOpen, Segment, State, SynCookies, TcpConfig, TcpError,
-    TcpStats, DEFAULT_MSS,
+    ChallengeAckBudget, Connection, InputContext, KeepaliveConfig, PassiveOpen, Segment, State, SynCookies,
+    TcpConfig, TcpError, TcpStats, DEFAULT_MSS,
 };
 use crate::time::Instant;
 use crate::wire::{Ipv4Addr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};

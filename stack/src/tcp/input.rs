@@ -4,12 +4,12 @@
 //! The common case (an in-order segment or a pure ACK on an established connection) runs
 //! the same checks as the rest, in the RFC's order, each a comparison or two.
 
+use super::challenge_ack_budget::ChallengeAckBudget;
 use super::congestion::CongestionControl;
 use super::connection::{AckDue, Connection, PendingRst, TcpError};
 use super::scoreboard::AckInfo;
 use super::state::State;
 use super::stats::TcpStats;
-use super::challenge_ack_budget::ChallengeAckBudget;
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
@@ -157,7 +157,16 @@ impl Connection {
                 self.challenge_ack(ctx);
             } else if !flags.contains(TcpFlags::RST) {
                 ctx.stats.out_of_window += 1;
-                self.invalid_segment_ack(ctx);
+                if self.is_recent_duplicate(seg) {
+                    // Data (or a FIN) we already have, from at most a window back: the peer
+                    // missed our ACK and retransmitted. It needs this ACK to recover (RFC
+                    // 5681 §4.2), and retransmissions follow the peer's timers, not our
+                    // ACKs, so they cannot feed a loop. Not limited (Linux exempts all
+                    // data; we exempt only what a real sender could send).
+                    self.ack_due = AckDue::Now;
+                } else {
+                    self.invalid_segment_ack(ctx);
+                }
             }
             return;
         }
@@ -339,6 +348,15 @@ impl Connection {
         } else {
             ctx.stats.invalid_acks_limited += 1;
         }
+    }
+
+    /// A retransmission of data (or a FIN) already received: starting within one receive
+    /// buffer before RCV.NXT. A sender stays within the window we advertised, so a real
+    /// retransmission starts no further back; a blind attacker's guess rarely lands there.
+    fn is_recent_duplicate(&self, seg: &TcpRepr<'_>) -> bool {
+        seg.segment_len() > 0
+            && seg.seq_number.lt(self.rcv_nxt)
+            && seg.seq_number.ge(self.rcv_nxt - self.config.recv_buffer.max(1))
     }
 
     /// Whether an ACK to an invalid segment may go out now (Linux `tcp_invalid_ratelimit`);

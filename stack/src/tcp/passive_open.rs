@@ -185,8 +185,8 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tcp::{ChallengeAckBudget, InputContext};
     use crate::tcp::TcpStats;
+    use crate::tcp::{ChallengeAckBudget, InputContext};
     use core::net::Ipv4Addr;
 
     const LOCAL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80);

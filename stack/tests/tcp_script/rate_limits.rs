@@ -13,7 +13,12 @@ use crate::harness::*;
 
 /// Our ACK on a connection of [`Script::established`]: nothing sent, nothing received.
 fn our_ack() -> TcpRepr<'static> {
-    TcpRepr { seq_number: LOCAL_SEQ + 1, ack_number: REMOTE_SEQ + 1, window_len: RECV_BUFFER as u16, ..RECV_TEMPL }
+    TcpRepr {
+        seq_number: LOCAL_SEQ + 1,
+        ack_number: REMOTE_SEQ + 1,
+        window_len: RECV_BUFFER as u16,
+        ..RECV_TEMPL
+    }
 }
 
 fn theirs(seq: SeqNumber) -> TcpRepr<'static> {
@@ -60,7 +65,13 @@ fn a_burst_of_rsts_and_syns_draws_one_challenge_ack_per_interval() {
         &mut s,
         ms(10),
         secs(3),
-        |n| if n % 2 == 0 { rst_in_window() } else { TcpRepr { flags: SYN, ..theirs(SeqNumber(n as u32 * 7919)) } },
+        |n| {
+            if n % 2 == 0 {
+                rst_in_window()
+            } else {
+                TcpRepr { flags: SYN, ..theirs(SeqNumber(n as u32 * 7919)) }
+            }
+        },
         |_| our_ack(),
     );
     assert_eq!(answered, [0, 500, 1000, 1500, 2000, 2500]);
@@ -155,6 +166,43 @@ fn out_of_window_data_flood_draws_one_ack_per_interval() {
     // acknowledged at once (RFC 5681 §4.2), 1 ms after the last limited ACK.
     s.peer_sends(&TcpRepr { payload: b"ahead", ..theirs(REMOTE_SEQ + 1 + 100) });
     s.expect(&[our_ack()]);
+}
+
+#[test]
+fn retransmitted_data_is_answered_every_time_but_data_from_further_back_is_limited() {
+    // A sender that missed our ACKs retransmits data we already have: every copy is
+    // answered, however often (the ACK is what it needs to recover; RFC 5681 §4.2), so
+    // loss recovery is untouched. Data from further back than a receive buffer could come
+    // from no real sender and is limited like any other invalid segment.
+    let mut s = Script::established(config());
+    let answered = flood(
+        &mut s,
+        ms(10),
+        secs(1),
+        |_| TcpRepr { payload: b"seen", ..theirs(REMOTE_SEQ + 1 - 100) },
+        |_| our_ack(),
+    );
+    assert_eq!(answered.len(), 100);
+    assert_eq!(s.stats.invalid_acks_limited, 0);
+    let answered = flood(
+        &mut s,
+        ms(10),
+        secs(1),
+        |_| TcpRepr { payload: b"ancient", ..theirs(REMOTE_SEQ + 1 - RECV_BUFFER - 100) },
+        |_| our_ack(),
+    );
+    assert_eq!(answered, [0, 500]);
+    assert_eq!(s.stats.invalid_acks_limited, 98);
+    // A FIN again (our ACK of it was lost) is a retransmission too.
+    s.peer_sends(&TcpRepr { flags: FIN_ACK, ..theirs(REMOTE_SEQ + 1) });
+    let after_fin = TcpRepr { ack_number: REMOTE_SEQ + 2, window_len: (RECV_BUFFER - 1) as u16, ..our_ack() };
+    s.expect(&[after_fin]);
+    for _ in 0..3 {
+        s.advance(ms(10));
+        s.peer_sends(&TcpRepr { flags: FIN_ACK, ..theirs(REMOTE_SEQ + 1) });
+        s.expect(&[after_fin]);
+    }
+    assert_eq!(s.conn.state(), State::CloseWait);
 }
 
 #[test]
