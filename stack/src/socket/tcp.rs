@@ -13,13 +13,12 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use super::syn_queue::{SynQueue, SynTimer};
 use super::tcp_limits::{Admission, AgeQueue, TcpLimits};
 use super::{Socket, SocketError, SocketHandle, SocketSet, Transport};
-use crate::iface::TokenBucket;
 use crate::tcp::config::SynCookieMode;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::syn_cookie::{self, CookieOptions};
 use crate::tcp::{
-    Connection, InputContext, KeepaliveConfig, PassiveOpen, Segment, State, SynCookies, TcpConfig, TcpError,
-    TcpStats, DEFAULT_MSS,
+    ChallengeAckBudget, Connection, InputContext, KeepaliveConfig, PassiveOpen, Segment, State, SynCookies,
+    TcpConfig, TcpError, TcpStats, DEFAULT_MSS,
 };
 use crate::time::Instant;
 use crate::wire::{Ipv4Addr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
@@ -141,7 +140,8 @@ pub(crate) struct TcpTables {
     control_out: VecDeque<(Ipv4Addr, Ipv4Addr, TcpRepr<'static>)>,
     isn: IsnGenerator,
     cookies: SynCookies,
-    challenge_acks: TokenBucket,
+    /// RFC 5961 §7: the stack-wide challenge ACK budget, randomized from the secret.
+    challenge_acks: ChallengeAckBudget,
     pub stats: TcpStats,
     events: VecDeque<SocketHandle>,
     pub default_config: TcpConfig,
@@ -171,10 +171,7 @@ impl TcpTables {
             control_out: VecDeque::new(),
             isn: IsnGenerator::new(secret),
             cookies: SynCookies::new(secret),
-            challenge_acks: TokenBucket::new(
-                default_config.challenge_acks_per_sec,
-                default_config.challenge_acks_per_sec,
-            ),
+            challenge_acks: ChallengeAckBudget::new(default_config.challenge_acks_per_sec, secret),
             stats: TcpStats::default(),
             events: VecDeque::new(),
             default_config,

@@ -60,8 +60,16 @@ pub struct TcpConfig {
     pub msl: Duration,
     /// How long an orphaned connection waits in FIN_WAIT_2 (Linux `tcp_fin_timeout`: 60 s).
     pub fin_wait_2_timeout: Duration,
-    /// RFC 5961 §7: challenge ACKs per second across the stack (Linux: 1000).
+    /// RFC 5961 §7: challenge ACKs per second across the stack, on average: each second's
+    /// budget is drawn at random between half and one and a half times this
+    /// (CVE-2016-5696; Linux `tcp_challenge_ack_limit`: 1000). 0: no challenge ACKs.
     pub challenge_acks_per_sec: u32,
+    /// At most one ACK per this interval per connection in reply to segments that fail a
+    /// check: outside the window (RFC 9293 §3.10.7.4), failing PAWS (RFC 7323 §5),
+    /// acknowledging data never sent (RFC 5961 §5.2), and challenge ACKs (RFC 5961 §3.2,
+    /// §4.2, §5.2), so two stacks that disagree cannot ACK each other in a loop (Linux
+    /// `tcp_invalid_ratelimit`: 500 ms). Zero: no limit.
+    pub invalid_ack_interval: Duration,
     /// SYN cookies for a listener whose SYN queue (its backlog of handshakes) is full.
     pub syn_cookies: SynCookieMode,
 }
@@ -85,6 +93,7 @@ impl Default for TcpConfig {
             msl: Duration::from_secs(30),
             fin_wait_2_timeout: Duration::from_secs(60),
             challenge_acks_per_sec: 1000,
+            invalid_ack_interval: Duration::from_millis(500),
             syn_cookies: SynCookieMode::OnOverflow,
         }
     }

@@ -176,6 +176,9 @@ pub struct Connection {
     /// Last time anything was sent or received (for restart after idle and keepalive).
     pub(super) last_sent_at: Instant,
     pub(super) last_received_at: Instant,
+    /// When we last sent an ACK in reply to an invalid segment or a challenge ACK, for
+    /// `TcpConfig::invalid_ack_interval`.
+    pub(super) last_invalid_ack_at: Option<Instant>,
     /// A window probe or keepalive probe is due on the next transmission.
     pub(super) probe_due: bool,
     pub(super) rst: Option<PendingRst>,
@@ -265,6 +268,7 @@ impl Connection {
             quick_acks: QUICK_ACKS,
             last_sent_at: now,
             last_received_at: now,
+            last_invalid_ack_at: None,
             probe_due: false,
             rst: None,
             error: None,

@@ -4,12 +4,12 @@
 //! The common case (an in-order segment or a pure ACK on an established connection) runs
 //! the same checks as the rest, in the RFC's order, each a comparison or two.
 
+use super::challenge_ack_budget::ChallengeAckBudget;
 use super::congestion::CongestionControl;
 use super::connection::{AckDue, Connection, PendingRst, TcpError};
 use super::scoreboard::AckInfo;
 use super::state::State;
 use super::stats::TcpStats;
-use crate::iface::TokenBucket;
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
@@ -21,8 +21,8 @@ const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 /// Shared state segment processing needs beyond the connection.
 pub struct InputContext<'a> {
     pub stats: &'a mut TcpStats,
-    /// RFC 5961 §7: challenge ACKs are rate-limited stack-wide.
-    pub challenge_acks: &'a mut TokenBucket,
+    /// RFC 5961 §7: challenge ACKs are rate-limited stack-wide, by a randomized budget.
+    pub challenge_acks: &'a mut ChallengeAckBudget,
 }
 
 impl Connection {
@@ -109,7 +109,7 @@ impl Connection {
                 let older = (tsval.wrapping_sub(self.ts_recent) as i32) < 0;
                 if older && now - self.ts_recent_at < PAWS_IDLE {
                     ctx.stats.paws_rejected += 1;
-                    self.ack_due = AckDue::Now;
+                    self.invalid_segment_ack(ctx);
                     return;
                 }
             }
@@ -150,9 +150,23 @@ impl Connection {
                 // restart the 2 MSL timeout.
                 self.ack_due = AckDue::Now;
                 self.enter_time_wait(now);
+            } else if flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::RST) {
+                // RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective of the sequence
+                // number".
+                ctx.stats.out_of_window += 1;
+                self.challenge_ack(ctx);
             } else if !flags.contains(TcpFlags::RST) {
                 ctx.stats.out_of_window += 1;
-                self.ack_due = AckDue::Now;
+                if self.is_recent_duplicate(seg) {
+                    // Data (or a FIN) we already have, from at most a window back: the peer
+                    // missed our ACK and retransmitted. It needs this ACK to recover (RFC
+                    // 5681 §4.2), and retransmissions follow the peer's timers, not our
+                    // ACKs, so they cannot feed a loop. Not limited (Linux exempts all
+                    // data; we exempt only what a real sender could send).
+                    self.ack_due = AckDue::Now;
+                } else {
+                    self.invalid_segment_ack(ctx);
+                }
             }
             return;
         }
@@ -210,7 +224,7 @@ impl Connection {
         // RFC 5961 §5.2: acceptable between SND.UNA - MAX.SND.WND and SND.MAX.
         if ack.gt(self.snd_max) {
             ctx.stats.bad_acks += 1;
-            self.ack_due = AckDue::Now;
+            self.invalid_segment_ack(ctx);
             return;
         }
         if ack.lt(self.snd_una - self.max_snd_wnd.max(1)) {
@@ -311,14 +325,51 @@ impl Connection {
         }
     }
 
-    /// RFC 5961 §7: a challenge ACK, rate-limited across the stack.
+    /// RFC 5961 §7: a challenge ACK, limited per connection first (so one connection
+    /// cannot spend the stack's budget alone) and then by the stack-wide randomized budget.
     fn challenge_ack(&mut self, ctx: &mut InputContext<'_>) {
-        if ctx.challenge_acks.try_take(self.last_received_at) {
+        let now = self.last_received_at;
+        if !self.invalid_ack_allowed(now) {
+            ctx.stats.challenge_acks_limited_connection += 1;
+        } else if ctx.challenge_acks.try_take(now) {
             ctx.stats.challenge_acks += 1;
             self.ack_due = AckDue::Now;
         } else {
-            ctx.stats.challenge_acks_suppressed += 1;
+            ctx.stats.challenge_acks_limited_global += 1;
         }
+    }
+
+    /// The ACK answering a segment outside the window, failing PAWS (RFC 7323 §5.3) or
+    /// acknowledging data never sent (RFC 5961 §5.2): at most one per
+    /// `invalid_ack_interval`, so two stacks that disagree cannot ACK-loop.
+    fn invalid_segment_ack(&mut self, ctx: &mut InputContext<'_>) {
+        if self.invalid_ack_allowed(self.last_received_at) {
+            self.ack_due = AckDue::Now;
+        } else {
+            ctx.stats.invalid_acks_limited += 1;
+        }
+    }
+
+    /// A retransmission of data (or a FIN) already received: starting within one receive
+    /// buffer before RCV.NXT. A sender stays within the window we advertised, so a real
+    /// retransmission starts no further back; a blind attacker's guess rarely lands there.
+    fn is_recent_duplicate(&self, seg: &TcpRepr<'_>) -> bool {
+        seg.segment_len() > 0
+            && seg.seq_number.lt(self.rcv_nxt)
+            && seg.seq_number.ge(self.rcv_nxt - self.config.recv_buffer.max(1))
+    }
+
+    /// Whether an ACK to an invalid segment may go out now (Linux `tcp_invalid_ratelimit`);
+    /// if so, the interval starts again.
+    fn invalid_ack_allowed(&mut self, now: Instant) -> bool {
+        let interval = self.config.invalid_ack_interval;
+        if let Some(last) = self.last_invalid_ack_at {
+            if now >= last && now - last < interval {
+                return false;
+            }
+        }
+        self.last_invalid_ack_at = Some(now);
+        true
     }
 
     /// Data or a FIN in a state that accepts them (RFC 9293 §3.10.7.4, seventh and eighth).

@@ -9,7 +9,10 @@
 //!   [`RttEstimator`]: RFC 6298.
 //! - [`PassiveOpen`]: a handshake in progress as a compact record; [`SynCookies`]: the
 //!   same record carried in the SYN-ACK when the listener's queue is full (RFC 4987).
+//! - [`ChallengeAckBudget`]: the stack-wide, randomized limit on challenge ACKs (RFC 5961
+//!   §7, CVE-2016-5696).
 
+pub mod challenge_ack_budget;
 pub mod config;
 pub mod congestion;
 mod connection;
@@ -29,6 +32,7 @@ pub mod syn_cookie;
 mod timer;
 mod tlp;
 
+pub use challenge_ack_budget::ChallengeAckBudget;
 pub use config::{KeepaliveConfig, SynCookieMode, TcpConfig};
 pub use connection::{Connection, TcpError, DEFAULT_MSS};
 pub use input::InputContext;

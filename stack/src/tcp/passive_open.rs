@@ -185,9 +185,8 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iface::TokenBucket;
-    use crate::tcp::InputContext;
     use crate::tcp::TcpStats;
+    use crate::tcp::{ChallengeAckBudget, InputContext};
     use core::net::Ipv4Addr;
 
     const LOCAL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 80);
@@ -254,7 +253,7 @@ mod tests {
             ..syn(TcpOptions::default())
         };
         let mut stats = TcpStats::default();
-        let mut bucket = TokenBucket::new(10, 10);
+        let mut bucket = ChallengeAckBudget::new(10, [0; 16]);
         let mut ctx = InputContext { stats: &mut stats, challenge_acks: &mut bucket };
         conn.on_segment(Instant::from_millis(1), &ack, &mut ctx);
         assert_eq!(conn.state(), State::Established);

@@ -48,10 +48,17 @@ tcp_counters! {
     resets_sent,
     /// RSTs received and acted on.
     resets_received,
-    /// Challenge ACKs sent (RFC 5961).
+    /// Challenge ACKs sent (RFC 5961 §3.2, §4.2, §5.2).
     challenge_acks,
-    /// Challenge ACKs suppressed by the rate limit.
-    challenge_acks_suppressed,
+    /// Challenge ACKs not sent: the connection sent an ACK to an invalid segment less than
+    /// `invalid_ack_interval` ago (Linux TCPACKSkippedChallenge).
+    challenge_acks_limited_connection,
+    /// Challenge ACKs not sent: this second's stack-wide budget was spent (RFC 5961 §7).
+    challenge_acks_limited_global,
+    /// ACKs not sent in reply to a segment outside the window, failing PAWS or
+    /// acknowledging data never sent, because the connection sent one less than
+    /// `invalid_ack_interval` ago (Linux TCPACKSkippedSeq, TCPACKSkippedPAWS).
+    invalid_acks_limited,
     /// Segments outside the receive window (answered with an ACK, then dropped).
     out_of_window,
     /// Segments failing the PAWS check (RFC 7323 §5).

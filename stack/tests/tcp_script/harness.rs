@@ -18,8 +18,7 @@
 use core::fmt::Write as _;
 use core::net::SocketAddrV4;
 
-use sluice::iface::TokenBucket;
-use sluice::tcp::{Connection, InputContext, State, TcpConfig, TcpError, TcpStats};
+use sluice::tcp::{ChallengeAckBudget, Connection, InputContext, State, TcpConfig, TcpError, TcpStats};
 use sluice::time::{Duration, Instant};
 use sluice::wire::{ChecksumMode, Ipv4Addr, SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr};
 
@@ -29,6 +28,9 @@ pub const LOCAL_PORT: u16 = 49500;
 pub const REMOTE_PORT: u16 = 80;
 pub const LOCAL: SocketAddrV4 = SocketAddrV4::new(LOCAL_ADDR, LOCAL_PORT);
 pub const REMOTE: SocketAddrV4 = SocketAddrV4::new(REMOTE_ADDR, REMOTE_PORT);
+
+/// The stack's secret, which keys the challenge ACK budget's generator.
+pub const SECRET: [u8; 16] = [0x5e; 16];
 
 /// Our initial sequence number.
 pub const LOCAL_SEQ: SeqNumber = SeqNumber(10_000);
@@ -168,7 +170,8 @@ pub struct Script {
     pub conn: Connection,
     pub now: Instant,
     pub stats: TcpStats,
-    pub challenge_acks: TokenBucket,
+    /// The stack-wide challenge ACK budget, keyed by [`SECRET`].
+    pub challenge_acks: ChallengeAckBudget,
     sent: Vec<Emitted>,
 }
 
@@ -179,7 +182,7 @@ impl Script {
             conn,
             now,
             stats: TcpStats::default(),
-            challenge_acks: TokenBucket::new(rate, rate),
+            challenge_acks: ChallengeAckBudget::new(rate, SECRET),
             sent: Vec::new(),
         }
     }
@@ -268,6 +271,14 @@ impl Script {
         self.transmit();
     }
 
+    /// The peer's segment arrives now, at a connection of a stack whose challenge ACK
+    /// budget is `shared` (many scripts playing the connections of one stack).
+    pub fn peer_sends_sharing(&mut self, seg: &TcpRepr<'_>, shared: &mut ChallengeAckBudget) {
+        core::mem::swap(&mut self.challenge_acks, shared);
+        self.peer_sends(seg);
+        core::mem::swap(&mut self.challenge_acks, shared);
+    }
+
     /// Lets `duration` pass, running every timer that falls due on the way at its instant.
     pub fn advance(&mut self, duration: Duration) {
         let target = self.now + duration;
@@ -318,6 +329,18 @@ impl Script {
         for e in &sent {
             assert_eq!(e.at, self.now, "a segment left at {}, not now ({})", e.at, self.now);
         }
+    }
+
+    /// Takes what we emitted (all of it now), one [`describe`] line per segment, for
+    /// tests that count replies over many events instead of listing each.
+    #[track_caller]
+    pub fn take_emitted(&mut self) -> Vec<String> {
+        self.transmit();
+        let sent = core::mem::take(&mut self.sent);
+        for e in &sent {
+            assert_eq!(e.at, self.now, "a segment left at {}, not now ({})", e.at, self.now);
+        }
+        sent.iter().map(|e| describe(&e.repr())).collect()
     }
 
     #[track_caller]

@@ -14,5 +14,6 @@ mod handshake;
 mod keepalive;
 mod loss;
 mod options;
+mod rate_limits;
 mod robustness;
 mod teardown;

@@ -42,6 +42,15 @@ pub struct TcpLimits {
     /// more).
     #[arg(long, value_name = "BYTES", default_value = "64Ki", value_parser = parse_size)]
     pub tcp_pressure_buffer: u64,
+    /// At most one ACK per this interval per connection in reply to segments outside the
+    /// window, failing PAWS or acknowledging data never sent, and challenge ACKs (RFC 5961),
+    /// so two stacks that disagree cannot ACK-loop (Linux `tcp_invalid_ratelimit`); 0: off.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    pub invalid_ack_interval: Duration,
+    /// Challenge ACKs per second across the stack on average (RFC 5961 §7); each second's
+    /// budget is random between half and one and a half times this (CVE-2016-5696). 0: none.
+    #[arg(long, value_name = "N", default_value_t = TcpConfig::default().challenge_acks_per_sec)]
+    pub challenge_ack_limit: u32,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,5 +90,7 @@ impl TcpLimits {
             SynCookies::Always => SynCookieMode::Always,
         };
         tcp.synack_retries = self.synack_retries;
+        tcp.invalid_ack_interval = self.invalid_ack_interval;
+        tcp.challenge_acks_per_sec = self.challenge_ack_limit;
     }
 }
