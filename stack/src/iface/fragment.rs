@@ -407,6 +407,11 @@ impl Reassembler {
         self.datagrams.len()
     }
 
+    /// Datagrams in reassembly from `src`.
+    pub fn datagrams_from(&self, src: Ipv4Addr) -> usize {
+        self.source_datagrams(src).0
+    }
+
     /// Memory held, as the bound counts it: payload buffers and bookkeeping.
     pub fn bytes_held(&self) -> usize {
         self.bytes_held

@@ -208,6 +208,10 @@ impl Interface {
         &self.neighbors
     }
 
+    pub fn reassembler(&self) -> &Reassembler {
+        &self.fragments
+    }
+
     pub fn ipv4_addr(&self) -> Ipv4Addr {
         self.config.addr.address()
     }

@@ -4,6 +4,7 @@
 use std::net::Ipv4Addr as StdIpv4Addr;
 use std::sync::Arc;
 
+use crate::iface_limits::IfaceLimits;
 use crate::tcp_limits::TcpLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -53,6 +54,8 @@ pub struct LinkOptions {
     pub impair_seed: u64,
     #[command(flatten)]
     pub tcp: TcpLimits,
+    #[command(flatten)]
+    pub tables: IfaceLimits,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +145,7 @@ impl Datapath {
         if let Some(gateway) = link.gateway {
             iface = iface.with_gateway(Ipv4Addr::from(gateway.octets()));
         }
+        link.tables.apply(&mut iface);
         let program = XdpProgram::attach(
             &link.iface,
             &XdpProgramConfig { addrs: vec![cidr.address()], ..XdpProgramConfig::default() },

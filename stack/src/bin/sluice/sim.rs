@@ -570,7 +570,7 @@ fn size(bytes: u64) -> String {
 }
 
 /// "20ms", "500us", "1.5s", "2m", "1h"; a bare 0 is zero.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text == "0" {
         return Ok(Duration::ZERO);
@@ -629,7 +629,7 @@ fn parse_probability(text: &str) -> Result<f64, String> {
 }
 
 /// "1000000", "1M" (10^6), "64Ki" or "64KiB" (65536), "1Gi".
-fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let bare = text.strip_suffix('B').unwrap_or(text);
     let split = bare.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(bare.len());
