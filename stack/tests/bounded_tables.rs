@@ -67,11 +67,16 @@ impl Rig {
         configure(&mut config);
         let iface = Interface::new(config).unwrap();
         let mut sockets = SocketSet::default();
-        let udp = sockets
-            .udp_socket(UdpConfig { rx_bytes: 1 << 20, ..UdpConfig::default() })
-            .unwrap();
+        let udp = sockets.udp_socket(UdpConfig { rx_bytes: 1 << 20, ..UdpConfig::default() }).unwrap();
         sockets.bind(udp, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, UDP_PORT)).unwrap();
-        Rig { iface, device: SimDevice::new(OUR_MAC, 1500), sockets, udp, now: Instant::from_secs(1), sent_to: Vec::new() }
+        Rig {
+            iface,
+            device: SimDevice::new(OUR_MAC, 1500),
+            sockets,
+            udp,
+            now: Instant::from_secs(1),
+            sent_to: Vec::new(),
+        }
     }
 
     /// Delivers frames and polls until the interface has taken them all.
@@ -130,7 +135,13 @@ fn arp(operation: u16, sender: (EthernetAddress, Ipv4Addr), target_ip: Ipv4Addr)
 
 /// One IPv4 fragment from `src` (at `mac`) to us: `payload` at byte `offset` of ident's
 /// datagram.
-fn fragment(src: (EthernetAddress, Ipv4Addr), ident: u16, offset: usize, more: bool, payload: &[u8]) -> Vec<u8> {
+fn fragment(
+    src: (EthernetAddress, Ipv4Addr),
+    ident: u16,
+    offset: usize,
+    more: bool,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut frame = Vec::with_capacity(34 + payload.len());
     frame.extend_from_slice(&OUR_MAC.0);
     frame.extend_from_slice(&src.0 .0);
@@ -300,7 +311,10 @@ fn a_full_reassembly_table_evicts_the_oldest_and_the_newest_completes() {
     rig.receive(fragments_of((PEER_MAC, PEER_IP), 0x99, &whole));
     assert_eq!(rig.received_datagrams(), vec![pattern(3000, 2)], "the newest datagram completed");
     let stats = rig.iface.stats();
-    assert_eq!(stats.fragment_evictions, ReassemblyEvictions { table_full: 1, ..ReassemblyEvictions::default() });
+    assert_eq!(
+        stats.fragment_evictions,
+        ReassemblyEvictions { table_full: 1, ..ReassemblyEvictions::default() }
+    );
     assert_eq!(stats.drops(DropReason::FragmentNoMemory), 0, "nothing was refused");
     assert_eq!(rig.iface.reassembler().datagrams_held(), 7);
 }

@@ -133,7 +133,13 @@ pub struct Reassembler {
 
 impl Reassembler {
     pub fn new(config: ReassemblyConfig) -> Reassembler {
-        Reassembler { config, datagrams: BTreeMap::new(), by_age: BTreeMap::new(), next_serial: 0, bytes_held: 0 }
+        Reassembler {
+            config,
+            datagrams: BTreeMap::new(),
+            by_age: BTreeMap::new(),
+            next_serial: 0,
+            bytes_held: 0,
+        }
     }
 
     /// The fixed charge of one datagram besides its payload buffer: its key and record,
@@ -227,7 +233,11 @@ impl Reassembler {
     /// Room for one more datagram, `key`'s: its source's oldest goes if the source is at
     /// its limit, the oldest of all if the table is, then the oldest until the fixed
     /// charge fits.
-    fn make_room_for_datagram(&mut self, key: Key, evicted: &mut ReassemblyEvictions) -> Result<(), DropReason> {
+    fn make_room_for_datagram(
+        &mut self,
+        key: Key,
+        evicted: &mut ReassemblyEvictions,
+    ) -> Result<(), DropReason> {
         if self.config.max_datagrams == 0 || self.config.max_per_source == 0 {
             return Err(DropReason::FragmentNoMemory);
         }
@@ -548,7 +558,10 @@ mod tests {
         for n in 0..4u8 {
             let src = Ipv4Addr::new(10, 0, 1, n);
             let first = header_from(src, 7, 0, true, 1480);
-            assert_eq!(r.add(Instant::from_millis(u64::from(n)), &first, &whole[..1480], &mut evicted), FragmentOutcome::Held);
+            assert_eq!(
+                r.add(Instant::from_millis(u64::from(n)), &first, &whole[..1480], &mut evicted),
+                FragmentOutcome::Held
+            );
         }
         // A new datagram arrives in two fragments: each may push out the oldest.
         let t = Instant::from_millis(10);
@@ -581,7 +594,10 @@ mod tests {
         let flooder = Ipv4Addr::new(10, 0, 0, 66);
         for ident in 0..1000u16 {
             let piece = header_from(flooder, ident, 0, true, 8);
-            assert_eq!(r.add(Instant::from_micros(u64::from(ident)), &piece, &[0; 8], &mut evicted), FragmentOutcome::Held);
+            assert_eq!(
+                r.add(Instant::from_micros(u64::from(ident)), &piece, &[0; 8], &mut evicted),
+                FragmentOutcome::Held
+            );
             assert!(r.source_datagrams(flooder).0 <= 4);
         }
         assert_eq!(evicted, ReassemblyEvictions { source_limit: 996, ..ReassemblyEvictions::default() });
@@ -589,7 +605,8 @@ mod tests {
         let (count, oldest) = r.source_datagrams(flooder);
         assert_eq!((count, oldest.map(|k| k.ident)), (4, Some(996)));
         let rest = udp_header(1, 1480, false, 1520);
-        let FragmentOutcome::Complete(done) = r.add(Instant::from_millis(5), &rest, &whole[1480..], &mut evicted)
+        let FragmentOutcome::Complete(done) =
+            r.add(Instant::from_millis(5), &rest, &whole[1480..], &mut evicted)
         else {
             panic!("the other source's datagram must complete");
         };
@@ -606,7 +623,10 @@ mod tests {
         for n in 0..10u8 {
             let src = Ipv4Addr::new(10, 0, 2, n);
             let far = header_from(src, 1, 30_000, true, 8);
-            assert_eq!(r.add(Instant::from_millis(u64::from(n)), &far, &[0; 8], &mut evicted), FragmentOutcome::Held);
+            assert_eq!(
+                r.add(Instant::from_millis(u64::from(n)), &far, &[0; 8], &mut evicted),
+                FragmentOutcome::Held
+            );
             assert_accounting(&r);
         }
         // Two fit in 64 KiB; every later one pushed out the oldest.
@@ -616,7 +636,8 @@ mod tests {
         assert_eq!(r.source_datagrams(Ipv4Addr::new(10, 0, 2, 8)).0, 1);
         // A whole datagram of 40 KB still reassembles, evicting what it must.
         let whole = data(40_000);
-        let pieces: Vec<(usize, usize)> = (0..40_000).step_by(1480).map(|s| (s, (s + 1480).min(40_000))).collect();
+        let pieces: Vec<(usize, usize)> =
+            (0..40_000).step_by(1480).map(|s| (s, (s + 1480).min(40_000))).collect();
         let mut last = FragmentOutcome::Held;
         for &(s, e) in &pieces {
             let repr = udp_header(5, s as u16, e != whole.len(), e - s);
@@ -631,7 +652,10 @@ mod tests {
         let near = udp_header(1, 8, true, 8);
         assert_eq!(r.add(Instant::ZERO, &near, &[0; 8], &mut evicted), FragmentOutcome::Held);
         let far = udp_header(2, 30_000, true, 8);
-        assert_eq!(r.add(Instant::ZERO, &far, &[0; 8], &mut evicted), FragmentOutcome::Dropped(DropReason::FragmentNoMemory));
+        assert_eq!(
+            r.add(Instant::ZERO, &far, &[0; 8], &mut evicted),
+            FragmentOutcome::Dropped(DropReason::FragmentNoMemory)
+        );
         assert_eq!(r.datagrams_held(), 1);
         assert_accounting(&r);
     }

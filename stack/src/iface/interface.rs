@@ -454,7 +454,8 @@ impl Interface {
         }
         if is_fragment(&repr) {
             self.stats.fragments_received += 1;
-            return match self.fragments.add(now, &repr, packet.payload(), &mut self.stats.fragment_evictions) {
+            return match self.fragments.add(now, &repr, packet.payload(), &mut self.stats.fragment_evictions)
+            {
                 FragmentOutcome::Held => Ok(()),
                 FragmentOutcome::Dropped(reason) => Err(reason),
                 FragmentOutcome::Complete(datagram) => {

@@ -327,18 +327,18 @@ impl NeighborCache {
 
     /// The next retry or failure due at `now`, if any; call until it returns `None`.
     pub fn poll(&mut self, now: Instant) -> Option<NeighborEvent> {
-        let (addr, requests_sent) = self.resolving.iter().find_map(|&(_, addr)| {
-            match self.entries.get(&addr).map(|e| &e.state) {
+        let (addr, requests_sent) =
+            self.resolving.iter().find_map(|&(_, addr)| match self.entries.get(&addr).map(|e| &e.state) {
                 Some(State::Incomplete { requests_sent, next_request_at, .. }) if *next_request_at <= now => {
                     Some((addr, *requests_sent))
                 }
                 _ => None,
-            }
-        })?;
+            })?;
         self.changed();
         if requests_sent >= self.config.max_requests {
             let until = now + self.config.failed_hold;
-            let Some(State::Incomplete { queue, .. }) = self.replace_state(addr, State::Failed { until }) else {
+            let Some(State::Incomplete { queue, .. }) = self.replace_state(addr, State::Failed { until })
+            else {
                 unreachable!("entry found incomplete above");
             };
             return Some(NeighborEvent::Failed { addr, dropped: queue.len() });
