@@ -150,7 +150,7 @@ impl WorkerSnapshot {
             rx_bytes: stats.rx_bytes,
             tx_bytes: stats.tx_bytes,
             drops: WorkerSnapshot::drops_from(stats),
-            iface: WorkerSnapshot::iface_from(stats),
+            iface: WorkerSnapshot::iface_from(stats, &[]),
             tcp: WorkerSnapshot::tcp_from(sockets.tcp_stats(), &sockets.tcp_gauges()),
             sockets: WorkerSnapshot::sockets_from(sockets, worker),
             ..WorkerSnapshot::new(worker, queue, core, mode)
@@ -162,9 +162,11 @@ impl WorkerSnapshot {
         stats.nonzero_drops().map(|(reason, n)| (reason.name().to_owned(), n)).collect()
     }
 
-    /// Every interface counter besides traffic and drops, zero or not.
-    pub fn iface_from(stats: &Stats) -> Vec<(String, u64)> {
-        stats.counters().map(|(name, n)| (name.to_owned(), n)).collect()
+    /// Every interface counter besides traffic and drops, zero or not, then the gauges of
+    /// its tables (`Interface::table_gauges`: `neighbor_entries_now`...).
+    pub fn iface_from(stats: &Stats, gauges: &[(&'static str, u64)]) -> Vec<(String, u64)> {
+        let counters = stats.counters();
+        counters.chain(gauges.iter().copied()).map(|(name, n)| (name.to_owned(), n)).collect()
     }
 
     /// Every TCP counter, zero or not, in declaration order, then the gauges of the
@@ -307,9 +309,10 @@ mod tests {
             vec![("ipv4_not_ours".to_owned(), 2), ("tcp_no_socket".to_owned(), 1)]
         );
         stats.neighbor_evicted_idle = 3;
-        let iface = WorkerSnapshot::iface_from(&stats);
+        let iface = WorkerSnapshot::iface_from(&stats, &[("neighbor_entries_now", 7)]);
         assert!(iface.contains(&("neighbor_evicted_idle".to_owned(), 3)));
         assert!(iface.contains(&("fragment_evicted_source_limit".to_owned(), 0)));
+        assert_eq!(iface.last(), Some(&("neighbor_entries_now".to_owned(), 7)));
         let tcp = TcpStats { retransmitted_segments: 4, ..TcpStats::default() };
         let rows = WorkerSnapshot::tcp_from(&tcp, &[("half_open_now", 3)]);
         assert_eq!(rows.len(), tcp.iter().count() + 1);

@@ -212,6 +212,16 @@ impl Interface {
         &self.fragments
     }
 
+    /// How full the bounded tables are now, for `sluice stat`: neighbour entries, and the
+    /// datagrams and bytes in reassembly.
+    pub fn table_gauges(&self) -> [(&'static str, u64); 3] {
+        [
+            ("neighbor_entries_now", self.neighbors.len() as u64),
+            ("reassembly_datagrams_now", self.fragments.datagrams_held() as u64),
+            ("reassembly_bytes_now", self.fragments.bytes_held() as u64),
+        ]
+    }
+
     pub fn ipv4_addr(&self) -> Ipv4Addr {
         self.config.addr.address()
     }

@@ -247,6 +247,7 @@ impl SnapshotSource for Snapshots {
                 view.iface.stats(),
                 view.sockets,
             );
+            worker.iface = WorkerSnapshot::iface_from(view.iface.stats(), &view.iface.table_gauges());
             worker.xsk = view.device_counters.iter().map(|&(name, n)| (name.to_owned(), n)).collect();
             worker
         });
