@@ -47,8 +47,9 @@ impl Baseline<'_> {
 }
 
 /// The `sluice stat` screen: per worker packets, bytes and rates, then drops by reason,
-/// TCP counters, AF_XDP socket counters and the XDP program's counters, each with a
-/// column per worker, the total and its rate.
+/// the interface's other counters (ARP, ICMP, fragments, table evictions), TCP counters,
+/// AF_XDP socket counters and the XDP program's counters, each with a column per worker,
+/// the total and its rate.
 ///
 /// Rates are over the time between `prev` and `cur`; without `prev` (or when `prev` is
 /// from another process) they are averages since the process started, as vmstat's first
@@ -78,8 +79,9 @@ pub fn render_stat(prev: Option<&Snapshot>, cur: &Snapshot) -> String {
     );
     traffic_table(&baseline, cur).render(&mut out);
 
-    let sections: [(&str, Counters, Option<&str>); 3] = [
+    let sections: [(&str, Counters, Option<&str>); 4] = [
         ("DROPS", |w| &w.drops, None),
+        ("IFACE", |w| &w.iface, None),
         ("TCP", |w| &w.tcp, Some(RETRANSMISSIONS)),
         ("XSK", |w| &w.xsk, None),
     ];
@@ -323,6 +325,7 @@ mod tests {
             rx_bytes: packets * 1000,
             tx_bytes: packets * 100,
             drops: counters(&[("ipv4_not_ours", packets / 100)]),
+            iface: counters(&[("arp_replies_sent", 0), ("neighbor_evicted_idle", packets / 1000)]),
             tcp: counters(&[
                 ("segments_in", packets),
                 ("retransmitted_segments", retransmitted),
@@ -363,6 +366,9 @@ WORKER  QUEUE  CORE  MODE  RX PACKETS  RX BYTES  RX PKT/S  RX MBIT/S  TX PACKETS
 DROPS           W0  W1  TOTAL  PER S
 ipv4_not_ours  300  20    320  100.0
 
+IFACE                  W0  W1  TOTAL  PER S
+neighbor_evicted_idle  30   2     32   10.0
+
 TCP                        W0    W1  TOTAL    PER S
 segments_in             30000  2000  32000  10000.0
 retransmitted_segments      5     0      5      1.0
@@ -382,6 +388,7 @@ passed          7      0.0
         let mut cur = snapshot(40, [4_000, 0], 0);
         cur.workers.retain(|w| w.worker == 0);
         cur.workers[0].drops.clear();
+        cur.workers[0].iface.clear();
         cur.workers[0].xsk.clear();
         cur.xdp = None;
         let expected = "\
@@ -390,6 +397,8 @@ WORKER  QUEUE  CORE  MODE  RX PACKETS  RX BYTES  RX PKT/S  RX MBIT/S  TX PACKETS
      0      0     1  copy        4000   4000000     100.0      0.800        2000    400000      50.0      0.080
 
 DROPS: none
+
+IFACE: none
 
 TCP                       W0  TOTAL  PER S
 segments_in             4000   4000  100.0

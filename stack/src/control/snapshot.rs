@@ -60,6 +60,10 @@ pub struct WorkerSnapshot {
     pub tx_bytes: u64,
     /// Frames dropped, by reason ([`crate::iface::DropReason`] names), non-zero only.
     pub drops: Vec<(String, u64)>,
+    /// The interface's other counters ([`Stats::counters`] names: ARP, ICMP, fragments,
+    /// handoffs, table evictions).
+    #[serde(default)]
+    pub iface: Vec<(String, u64)>,
     /// Every TCP counter ([`TcpStats`] names), retransmissions included.
     pub tcp: Vec<(String, u64)>,
     /// Counters of the AF_XDP socket and its rings (the kernel's `XDP_STATISTICS`, fill
@@ -123,6 +127,7 @@ impl WorkerSnapshot {
             rx_bytes: 0,
             tx_bytes: 0,
             drops: Vec::new(),
+            iface: Vec::new(),
             tcp: Vec::new(),
             xsk: Vec::new(),
             sockets: Vec::new(),
@@ -145,6 +150,7 @@ impl WorkerSnapshot {
             rx_bytes: stats.rx_bytes,
             tx_bytes: stats.tx_bytes,
             drops: WorkerSnapshot::drops_from(stats),
+            iface: WorkerSnapshot::iface_from(stats, &[]),
             tcp: WorkerSnapshot::tcp_from(sockets.tcp_stats(), &sockets.tcp_gauges()),
             sockets: WorkerSnapshot::sockets_from(sockets, worker),
             ..WorkerSnapshot::new(worker, queue, core, mode)
@@ -154,6 +160,13 @@ impl WorkerSnapshot {
     /// Every drop reason with a non-zero count, in declaration order.
     pub fn drops_from(stats: &Stats) -> Vec<(String, u64)> {
         stats.nonzero_drops().map(|(reason, n)| (reason.name().to_owned(), n)).collect()
+    }
+
+    /// Every interface counter besides traffic and drops, zero or not, then the gauges of
+    /// its tables (`Interface::table_gauges`: `neighbor_entries_now`...).
+    pub fn iface_from(stats: &Stats, gauges: &[(&'static str, u64)]) -> Vec<(String, u64)> {
+        let counters = stats.counters();
+        counters.chain(gauges.iter().copied()).map(|(name, n)| (name.to_owned(), n)).collect()
     }
 
     /// Every TCP counter, zero or not, in declaration order, then the gauges of the
@@ -295,6 +308,11 @@ mod tests {
             WorkerSnapshot::drops_from(&stats),
             vec![("ipv4_not_ours".to_owned(), 2), ("tcp_no_socket".to_owned(), 1)]
         );
+        stats.neighbor_evicted_idle = 3;
+        let iface = WorkerSnapshot::iface_from(&stats, &[("neighbor_entries_now", 7)]);
+        assert!(iface.contains(&("neighbor_evicted_idle".to_owned(), 3)));
+        assert!(iface.contains(&("fragment_evicted_source_limit".to_owned(), 0)));
+        assert_eq!(iface.last(), Some(&("neighbor_entries_now".to_owned(), 7)));
         let tcp = TcpStats { retransmitted_segments: 4, ..TcpStats::default() };
         let rows = WorkerSnapshot::tcp_from(&tcp, &[("half_open_now", 3)]);
         assert_eq!(rows.len(), tcp.iter().count() + 1);

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use super::config::{ConfigError, InterfaceConfig};
 use super::fragment::{is_fragment, FragmentOutcome, Reassembler};
-use super::neighbor::{Enqueued, NeighborCache, NeighborEvent, NeighborState};
+use super::neighbor::{Enqueued, Evicted, NeighborCache, NeighborEvent, NeighborState};
 use super::partial_checksum;
 use super::rate_limit::TokenBucket;
 use super::stats::{DropReason, Stats};
@@ -34,6 +34,9 @@ const TX_BATCH: usize = 64;
 /// RFC 5227 §2.3: two announcements, two seconds apart.
 const ANNOUNCE_COUNT: u8 = 2;
 const ANNOUNCE_INTERVAL: Duration = Duration::from_secs(2);
+/// How often a destination kept in `last_hop` marks its neighbour entry used: the
+/// least-recently-used order is this coarse, and the fast path skips the table lookup.
+const NEIGHBOR_TOUCH_INTERVAL: Duration = Duration::from_millis(1);
 
 /// A transport payload ready to be written after an IPv4 header.
 #[derive(Debug, Clone, Copy)]
@@ -114,9 +117,13 @@ enum LinkDestination {
 #[derive(Debug, Clone, Copy)]
 struct ResolvedHop {
     dst: Ipv4Addr,
+    /// The neighbour entry used: `dst` itself, or the gateway.
+    next_hop: Ipv4Addr,
     mac: EthernetAddress,
     expires_at: Instant,
     generation: u64,
+    /// When the neighbour entry was last marked used.
+    touched_at: Instant,
 }
 
 #[derive(Debug)]
@@ -203,6 +210,20 @@ impl Interface {
 
     pub fn neighbors(&self) -> &NeighborCache {
         &self.neighbors
+    }
+
+    pub fn reassembler(&self) -> &Reassembler {
+        &self.fragments
+    }
+
+    /// How full the bounded tables are now, for `sluice stat`: neighbour entries, and the
+    /// datagrams and bytes in reassembly.
+    pub fn table_gauges(&self) -> [(&'static str, u64); 3] {
+        [
+            ("neighbor_entries_now", self.neighbors.len() as u64),
+            ("reassembly_datagrams_now", self.fragments.datagrams_held() as u64),
+            ("reassembly_bytes_now", self.fragments.bytes_held() as u64),
+        ]
     }
 
     pub fn ipv4_addr(&self) -> Ipv4Addr {
@@ -382,9 +403,12 @@ impl Interface {
         let for_us = repr.target_protocol_addr == our_ip;
 
         // Merge: refresh a known sender; learn a new one only from packets addressed to us.
+        // RFC 826 again: an entry we are resolving was created when we asked, so the
+        // answer merges into it; gratuitous ARP and ARP between other hosts add nothing.
         if usable_sender && (for_us || self.neighbors.contains(sender_ip)) {
-            let waiting = self.neighbors.fill(sender_ip, sender_mac, now);
-            for packet in waiting {
+            let learned = self.neighbors.fill(sender_ip, sender_mac, now);
+            self.count_eviction(learned.evicted);
+            for packet in learned.waiting {
                 self.frame_ip_packet(sender_mac, &packet);
             }
         }
@@ -444,7 +468,8 @@ impl Interface {
         }
         if is_fragment(&repr) {
             self.stats.fragments_received += 1;
-            return match self.fragments.add(now, &repr, packet.payload()) {
+            return match self.fragments.add(now, &repr, packet.payload(), &mut self.stats.fragment_evictions)
+            {
                 FragmentOutcome::Held => Ok(()),
                 FragmentOutcome::Dropped(reason) => Err(reason),
                 FragmentOutcome::Complete(datagram) => {
@@ -1002,9 +1027,13 @@ impl Interface {
 
     /// Where a packet for `dst` goes on the link: broadcast, a known MAC, or resolution.
     fn link_destination(&mut self, now: Instant, dst: Ipv4Addr) -> Result<LinkDestination, DropReason> {
-        if let Some(hop) = self.last_hop {
+        if let Some(hop) = &mut self.last_hop {
             // The routing checks below depend only on `dst` and the fixed configuration.
             if hop.dst == dst && hop.generation == self.neighbors.generation() && now < hop.expires_at {
+                if now >= hop.touched_at + NEIGHBOR_TOUCH_INTERVAL {
+                    hop.touched_at = now;
+                    self.neighbors.touch(hop.next_hop, now);
+                }
                 return Ok(LinkDestination::Mac(hop.mac));
             }
         }
@@ -1021,9 +1050,11 @@ impl Interface {
         };
         match self.neighbors.state(next_hop, now) {
             NeighborState::Resolved(mac) => {
+                self.neighbors.touch(next_hop, now);
                 if let Some((_, expires_at)) = self.neighbors.lookup_with_expiry(next_hop, now) {
                     let generation = self.neighbors.generation();
-                    self.last_hop = Some(ResolvedHop { dst, mac, expires_at, generation });
+                    self.last_hop =
+                        Some(ResolvedHop { dst, next_hop, mac, expires_at, generation, touched_at: now });
                 }
                 Ok(LinkDestination::Mac(mac))
             }
@@ -1089,12 +1120,28 @@ impl Interface {
             LinkDestination::Resolve { next_hop, .. } => {
                 let packet = serialize(&ip, &payload);
                 match self.neighbors.enqueue(next_hop, packet, now) {
-                    Enqueued::RequestNow => self.send_arp_request(token, next_hop),
+                    Enqueued::RequestNow(evicted) => {
+                        self.count_eviction(evicted);
+                        self.send_arp_request(token, next_hop);
+                    }
                     Enqueued::Waiting => {}
                     Enqueued::DisplacedOldest => self.stats.count_drop(DropReason::ArpQueueFull),
-                    Enqueued::TableFull => return Err(self.dropped(DropReason::ArpQueueFull)),
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// Counts the neighbour entry a full table gave up, and the packets that waited on it.
+    fn count_eviction(&mut self, evicted: Evicted) {
+        match evicted {
+            Evicted::Nothing => {}
+            Evicted::Idle(_) => self.stats.neighbor_evicted_idle += 1,
+            Evicted::Resolving { dropped, .. } => {
+                self.stats.neighbor_evicted_resolving += 1;
+                for _ in 0..dropped {
+                    self.stats.count_drop(DropReason::ArpEvicted);
+                }
             }
         }
     }

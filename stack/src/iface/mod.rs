@@ -18,9 +18,9 @@ mod stats;
 mod steering;
 
 pub use config::{ConfigError, InterfaceConfig};
-pub use fragment::{Reassembler, ReassemblyConfig};
+pub use fragment::{Reassembler, ReassemblyConfig, ReassemblyEvictions};
 pub use interface::Interface;
-pub use neighbor::{NeighborCache, NeighborConfig};
+pub use neighbor::{Evicted, NeighborCache, NeighborConfig};
 pub use rate_limit::TokenBucket;
 pub use stats::{DropReason, Stats};
 pub use steering::{FlowDirectory, Handoff, HandoffTarget, Steering, Verdict};

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use super::fragment::ReassemblyEvictions;
+
 macro_rules! drop_reasons {
     ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)*) => {
         /// Why the interface dropped a frame or a packet it was asked to send.
@@ -60,7 +62,9 @@ drop_reasons! {
     FragmentTooLarge => "fragment_too_large",
     /// Fragment overlapping data already received with a different extent.
     FragmentOverlap => "fragment_overlap",
-    /// Reassembly memory or datagram slots exhausted.
+    /// A fragment whose datagram cannot fit the reassembly memory even alone, or one
+    /// that needs more disjoint ranges than a datagram may have. (A full table evicts the
+    /// oldest datagram instead: see the `fragment_evicted_*` counters.)
     FragmentNoMemory => "fragment_no_memory",
     /// A datagram not completed within the reassembly timeout (counted per datagram).
     FragmentTimeout => "fragment_timeout",
@@ -102,6 +106,9 @@ drop_reasons! {
     ArpQueueFull => "arp_queue_full",
     /// Address resolution failed after every retry; the waiting packets are dropped.
     ArpUnresolved => "arp_unresolved",
+    /// A packet waiting for a resolution that a full neighbour table gave up (only when
+    /// every entry was being resolved; see `neighbor_evicted_resolving`).
+    ArpEvicted => "arp_evicted",
     /// Larger than the MTU with Don't Fragment set.
     TooBig => "too_big",
     /// The interface's transmit queue is full.
@@ -142,6 +149,13 @@ pub struct Stats {
     pub handed_off: u64,
     /// Frames another worker handed to this one.
     pub handed_in: u64,
+    /// Idle (resolved or failed) neighbour entries evicted, least recently used first, to
+    /// make room in a full table.
+    pub neighbor_evicted_idle: u64,
+    /// Neighbour entries evicted while being resolved (every entry was).
+    pub neighbor_evicted_resolving: u64,
+    /// Datagrams in reassembly evicted, oldest first, to make room for newer ones.
+    pub fragment_evictions: ReassemblyEvictions,
     drops: [u64; REASONS],
 }
 
@@ -161,6 +175,9 @@ impl Default for Stats {
             fragments_sent: 0,
             handed_off: 0,
             handed_in: 0,
+            neighbor_evicted_idle: 0,
+            neighbor_evicted_resolving: 0,
+            fragment_evictions: ReassemblyEvictions::default(),
             drops: [0; REASONS],
         }
     }
@@ -183,6 +200,28 @@ impl Stats {
     pub fn nonzero_drops(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
         DropReason::ALL.iter().map(|&r| (r, self.drops(r))).filter(|&(_, n)| n > 0)
     }
+
+    /// (name, value) of every counter but the traffic totals and the drops, for
+    /// `sluice stat`.
+    pub fn counters(&self) -> impl Iterator<Item = (&'static str, u64)> {
+        [
+            ("arp_requests_sent", self.arp_requests_sent),
+            ("arp_replies_sent", self.arp_replies_sent),
+            ("icmp_echo_replies_sent", self.icmp_echo_replies_sent),
+            ("icmp_errors_sent", self.icmp_errors_sent),
+            ("fragments_received", self.fragments_received),
+            ("datagrams_reassembled", self.datagrams_reassembled),
+            ("fragments_sent", self.fragments_sent),
+            ("handed_off", self.handed_off),
+            ("handed_in", self.handed_in),
+            ("neighbor_evicted_idle", self.neighbor_evicted_idle),
+            ("neighbor_evicted_resolving", self.neighbor_evicted_resolving),
+            ("fragment_evicted_table_full", self.fragment_evictions.table_full),
+            ("fragment_evicted_memory_full", self.fragment_evictions.memory_full),
+            ("fragment_evicted_source_limit", self.fragment_evictions.source_limit),
+        ]
+        .into_iter()
+    }
 }
 
 impl fmt::Display for Stats {
@@ -201,6 +240,16 @@ impl fmt::Display for Stats {
             f,
             "fragments: {} received, {} datagrams reassembled, {} sent",
             self.fragments_received, self.datagrams_reassembled, self.fragments_sent
+        )?;
+        let evicted = &self.fragment_evictions;
+        writeln!(
+            f,
+            "evicted: neighbours {} idle, {} resolving; datagrams {} table full, {} memory full, {} source limit",
+            self.neighbor_evicted_idle,
+            self.neighbor_evicted_resolving,
+            evicted.table_full,
+            evicted.memory_full,
+            evicted.source_limit
         )?;
         for (reason, count) in self.nonzero_drops() {
             writeln!(f, "drop {reason}: {count}")?;

@@ -4,6 +4,7 @@
 use std::net::Ipv4Addr as StdIpv4Addr;
 use std::sync::Arc;
 
+use crate::iface_limits::IfaceLimits;
 use crate::tcp_limits::TcpLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
@@ -76,6 +77,8 @@ pub struct LinkOptions {
     pub impair_seed: u64,
     #[command(flatten)]
     pub tcp: TcpLimits,
+    #[command(flatten)]
+    pub tables: IfaceLimits,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +179,7 @@ impl Datapath {
         if let Some(gateway) = link.gateway {
             iface = iface.with_gateway(Ipv4Addr::from(gateway.octets()));
         }
+        link.tables.apply(&mut iface);
         let program = XdpProgram::attach(
             &link.iface,
             &XdpProgramConfig {
@@ -285,6 +289,7 @@ impl SnapshotSource for Snapshots {
                 view.iface.stats(),
                 view.sockets,
             );
+            worker.iface = WorkerSnapshot::iface_from(view.iface.stats(), &view.iface.table_gauges());
             worker.xsk = view.device_counters.iter().map(|&(name, n)| (name.to_owned(), n)).collect();
             worker
         });

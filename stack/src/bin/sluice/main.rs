@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod client;
 mod datapath;
 mod demo;
+mod iface_limits;
 mod kernel_stack;
 mod netstat;
 mod resolve;
