@@ -390,12 +390,14 @@ impl Bench<'_> {
         let report = self.load(&url, self.plan.secs).run_or_failure(&self.lab().peer_ns());
         let server_exited = server.exited();
         let rss_after_kib = rss_kib(pid);
-        let cookies_after =
-            if server_exited { None } else { syn_cookies(stack, &self.release, self.lab()).ok().flatten() };
+        // Stopped before the counters are read: a server drowning in the flood may take
+        // long to answer `sluice stat`, which must not stretch the flood.
         let flood_packets = match flooder {
             Some(flooder) => flooder.stop()?,
             None => None,
         };
+        let cookies_after =
+            if server_exited { None } else { syn_cookies(stack, &self.release, self.lab()).ok().flatten() };
         let rss_peak_kib = peak.finish();
         if server_exited {
             self.session.say(&format!("{} exited during the round{}", stack.label(), server.log_tail()));
