@@ -119,6 +119,9 @@ struct Sample {
     flood_packets: Option<(u64, f64)>,
     /// The server was gone at the end of the round.
     server_exited: bool,
+    /// How long wrk ran: far beyond `-d` when no connection opens (it then waits out the
+    /// kernel's SYN retries, about 130 s).
+    wrk_secs: f64,
 }
 
 impl Sample {
@@ -387,7 +390,9 @@ impl Bench<'_> {
             }
             None => None,
         };
+        let wrk_started = std::time::Instant::now();
         let report = self.load(&url, self.plan.secs).run_or_failure(&self.lab().peer_ns());
+        let wrk_secs = wrk_started.elapsed().as_secs_f64();
         let server_exited = server.exited();
         let rss_after_kib = rss_kib(pid);
         // Stopped before the counters are read: a server drowning in the flood may take
@@ -419,6 +424,7 @@ impl Bench<'_> {
             syn_cookies,
             flood_packets,
             server_exited,
+            wrk_secs,
         };
         let errors = sample.errors();
         self.session.say(&format!(
@@ -579,17 +585,19 @@ fn markdown(
          50 ms). Figures are medians of {} rounds (min–max); errors, cookies and flood packets summed over \
          rounds. On veth the receiving side's kernel work (XDP and the copy to AF_XDP for Sluice, the whole \
          TCP SYN path for nginx) runs in the softirq of the sending core, core {CLIENT_CORE}: hping3 reaches \
-         a different rate against each server, shown as flood packets/s, and competes with wrk for that core.",
+         a different rate against each server, shown as flood packets/s, and competes with wrk for that core. \
+         When no connection opens, wrk runs until the kernel gives up its SYN retries (about 130 s, \
+         `wrk ran s`), and the flood lasts as long.",
         plan.rounds
     )
     .unwrap();
     writeln!(w).unwrap();
     writeln!(
         w,
-        "| server | flood | requests/s | kept (vs no flood) | wrk errors connect/read/write/timeout | RSS before MiB | RSS after MiB | RSS peak MiB | SYN cookies sent | flood packets sent | flood packets/s |"
+        "| server | flood | requests/s | kept (vs no flood) | wrk errors connect/read/write/timeout | RSS before MiB | RSS after MiB | RSS peak MiB | SYN cookies sent | flood packets sent | flood packets/s | wrk ran s |"
     )
     .unwrap();
-    writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     let mut failures: Vec<String> = Vec::new();
     for &stack in &plan.stacks {
         for flood in Flood::ALL {
@@ -653,13 +661,14 @@ fn markdown(
             };
             writeln!(
                 w,
-                "| {} | {} | {}{notes} | {kept} | {errors} | {} | {} | {} | {cookies} | {packets} | {rate} |",
+                "| {} | {} | {}{notes} | {kept} | {errors} | {} | {} | {} | {cookies} | {packets} | {rate} | {} |",
                 stack.label(),
                 flood.label(),
                 shown_spread(&rps, 0),
                 shown_mib(&collect(|s| s.rss_before_kib)),
                 shown_mib(&collect(|s| s.rss_after_kib)),
                 shown_mib(&collect(|s| s.rss_peak_kib)),
+                shown_spread(&rounds.iter().map(|s| s.wrk_secs).collect::<Vec<_>>(), 0),
             )
             .unwrap();
         }
@@ -778,6 +787,7 @@ fn results_json(
                 "flood_packets_sent": s.flood_packets.map(|(n, _)| n),
                 "flood_packets_per_sec": s.flood_packets.map(|(_, rate)| rate),
                 "server_exited": s.server_exited,
+                "wrk_secs": s.wrk_secs,
             })
         }).collect::<Vec<_>>(),
     })
