@@ -412,11 +412,10 @@ fn an_address_the_kernel_holds_needs_share_address() {
 const FLOOD: Duration = Duration::from_secs(4);
 
 /// A flood of SYNs from random spoofed sources (one core of hping3) at Sluice's echo port:
-/// a kernel client must still connect and get a correct echo during it. Fails until SYN
-/// cookies land (half-open connections fill the SYN queue): `cargo xtask test` skips it
-/// loudly meanwhile (VETH_PENDING in xtask/src/test.rs). Run it by hand with `--ignored`.
+/// a kernel client must still connect and get a correct echo during it (the SYN queue
+/// fills with spoofed handshakes; SYN cookies answer the rest, the client's among them).
 #[test]
-#[ignore = "needs SYN cookies (lead's branch)"]
+#[ignore = "needs root; `cargo xtask test` runs it"]
 fn a_kernel_client_connects_during_a_syn_flood() {
     if !runnable() || !skip::require_tools(skip::FLOOD_TOOLS) {
         return;

@@ -130,6 +130,14 @@ impl Cmd {
             .is_ok_and(|status| status.success())
     }
 
+    /// Runs and returns its status, stdout and stderr, whatever the status.
+    pub fn output(mut self) -> Result<std::process::Output> {
+        self.command
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("could not start `{}`", self.shown))
+    }
+
     /// Runs and returns stdout; stderr is passed through.
     pub fn read(mut self) -> Result<String> {
         let output = self

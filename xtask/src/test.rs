@@ -121,12 +121,9 @@ fn veth_tests(steps: &mut Steps, tools_ok: bool) -> Result<()> {
         steps.skip("veth", "its tools are missing");
         return Ok(());
     }
-    let mut cmd = Cmd::cargo()
+    let cmd = Cmd::cargo()
         .args(["test", "-p", "sluice", "--test", "veth", "--", "--include-ignored", "--test-threads=1"])
         .env(VETH_REQUIRE_ROOT_ENV, "1");
-    for (test, _) in VETH_PENDING {
-        cmd = cmd.args(["--skip", test]);
-    }
     let shown = cmd.shown().to_owned();
     let mut skipped = Vec::new();
     steps.run("veth", &shown, || {
@@ -137,17 +134,8 @@ fn veth_tests(steps: &mut Steps, tools_ok: bool) -> Result<()> {
     for line in &skipped {
         steps.warn(&format!("veth test {line}"));
     }
-    for (test, reason) in VETH_PENDING {
-        steps.warn(&format!("veth test {VETH_SKIP_MARK}{reason}): {test}"));
-    }
     Ok(())
 }
-
-/// veth tests that `--include-ignored` would run but that cannot pass yet, with why; each
-/// is `#[ignore]`d with the same reason and listed as skipped in the summary. Remove an
-/// entry (and the test's `#[ignore]`) when what it waits for lands.
-const VETH_PENDING: &[(&str, &str)] =
-    &[("a_kernel_client_connects_during_a_syn_flood", "needs SYN cookies (lead's branch)")];
 
 /// Said before the HTTP smoke step and again after the summary when not root.
 const HTTP_SMOKE_SKIPPED: &str = "HTTP SMOKE TEST SKIPPED: not root (run `cargo xtask test` as root)";

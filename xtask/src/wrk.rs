@@ -64,6 +64,22 @@ impl Load<'_> {
         Report::parse(&shown, text)
     }
 
+    /// Runs wrk and returns its report, or what wrk said when it failed (for instance
+    /// "unable to connect ... Connection timed out" when no connection opened at all).
+    pub fn run_or_failure(&self, peer_ns: &str) -> Result<Report, String> {
+        let cmd = self.command(peer_ns);
+        let shown = cmd.shown().to_owned();
+        let output = cmd.output().map_err(|e| format!("{e:#}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            let said = String::from_utf8_lossy(&output.stderr);
+            let said: Vec<&str> =
+                said.lines().chain(stdout.lines()).map(str::trim).filter(|l| !l.is_empty()).collect();
+            return Err(format!("wrk exited with {}: {}", output.status, said.join("; ")));
+        }
+        Report::parse(&shown, stdout).map_err(|e| format!("{e:#}"))
+    }
+
     /// The command line, as a shell would show it.
     pub fn shown(&self, peer_ns: &str) -> String {
         self.command(peer_ns).shown().to_owned()

@@ -92,7 +92,7 @@ drop_reasons! {
     UdpNoSocket => "udp_no_socket",
     /// The socket's receive buffer is full.
     UdpSocketFull => "udp_socket_full",
-    /// A TCP segment for a port nobody listens on (answered with RST).
+    /// A TCP segment no connection or listener wants (answered with RST, rate limited).
     TcpNoSocket => "tcp_no_socket",
     /// A TCP header that fails validation.
     TcpMalformed => "tcp_malformed",

@@ -44,7 +44,8 @@ tcp_counters! {
     established,
     /// Connections that failed to open (refused, timed out).
     failed_opens,
-    /// RSTs sent.
+    /// RSTs sent; those answering segments no socket wants are then rate limited by the
+    /// interface, and the ones it suppresses counted as drop `tcp_reset_rate_limited`.
     resets_sent,
     /// RSTs received and acted on.
     resets_received,

@@ -51,7 +51,8 @@ impl core::fmt::Display for PortProto {
     }
 }
 
-/// Registers the ports the stack owns, so the XDP program steers their traffic to it.
+/// Registers the ports the stack owns, so the XDP program in share-address mode steers
+/// their traffic to it (otherwise every port of our addresses is steered to the stack).
 ///
 /// Called from any worker thread when an application binds or listens, and for the
 /// ephemeral port of an active open. Opens and closes are counted per port: a port stays
