@@ -271,3 +271,52 @@ fn the_echo_service_answers_without_nagle() {
         .concat();
     assert_eq!(nodelay, [true], "the accepted connection has TCP_NODELAY");
 }
+
+/// Slowloris: a head that is still incomplete after the request-head timeout is closed,
+/// although bytes keep arriving; a connection idle after its response is closed after
+/// the keep-alive timeout; a polite request in between is answered.
+#[test]
+fn http_echo_closes_slow_heads_and_idle_keepalive_connections() {
+    use sluice::apps::http::{HttpEchoConfig, HttpTimeouts};
+    use sluice::apps::HttpEchoService;
+    use std::time::{Duration, Instant};
+    let timeouts =
+        HttpTimeouts { request_head: Duration::from_millis(400), keepalive: Duration::from_millis(700) };
+    let (server_devices, client_devices) = MemoryWire::pair(1, 1);
+    let _server =
+        start(1, server_devices, |_| HttpEchoService::with_timeouts(80, HttpEchoConfig::default(), timeouts));
+    let client = start(2, client_devices, |_| NoHandler);
+
+    let mut slow = TcpStream::connect(&client.handle(), SocketAddrV4::new(ip(1), 80)).unwrap();
+    let started = Instant::now();
+    let mut reader = slow.try_clone().unwrap();
+    let watcher = std::thread::spawn(move || {
+        let mut rest = Vec::new();
+        let _ = reader.read_to_end(&mut rest);
+        (rest, started.elapsed())
+    });
+    for byte in b"GET / HTTP/1.1\r\nHost: x\r\n".iter().cycle().take(40) {
+        if slow.write_all(&[*byte]).is_err() || watcher.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (rest, closed_after) = watcher.join().unwrap();
+    assert!(rest.is_empty(), "no response to an unfinished head");
+    assert!(
+        closed_after >= Duration::from_millis(400),
+        "closed only after the head timeout: {closed_after:?}"
+    );
+    assert!(closed_after < Duration::from_millis(1900), "closed by the head timeout: {closed_after:?}");
+
+    let mut idle = TcpStream::connect(&client.handle(), SocketAddrV4::new(ip(1), 80)).unwrap();
+    idle.write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let answered = Instant::now();
+    let mut response = Vec::new();
+    let _ = idle.read_to_end(&mut response);
+    let idle_for = answered.elapsed();
+    assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", String::from_utf8_lossy(&response));
+    assert!(response.ends_with(b"GET /a\n"));
+    assert!(idle_for >= Duration::from_millis(650), "kept alive until the keep-alive timeout: {idle_for:?}");
+    assert!(idle_for < Duration::from_millis(2500), "closed by the keep-alive timeout: {idle_for:?}");
+}

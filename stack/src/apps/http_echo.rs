@@ -5,12 +5,20 @@
 //! Received bytes are handed to the HTTP state machine in place (the receive buffer's
 //! front, no copy); it takes no more than it can answer within its output limit, so a
 //! client that pipelines faster than it reads is slowed by TCP's window, not by memory.
+//!
+//! Each connection runs the request-head or the keep-alive timeout of [`HttpTimeouts`];
+//! the deadlines wait in a [`DeadlineQueue`] that `poll` drains, so expiry never scans
+//! the connections.
 
 use core::net::SocketAddrV4;
 use std::collections::HashMap;
 
-use super::http::{HttpCounters, HttpEchoConfig, HttpEchoConnection};
+use super::http::{
+    DeadlineQueue, HttpCounters, HttpEchoConfig, HttpEchoConnection, HttpTimeoutCounters, HttpTimeouts,
+    HttpWait,
+};
 use crate::socket::{SocketError, SocketHandle};
+use crate::time::Instant;
 use crate::worker::{Ctx, Handler};
 
 /// The default HTTP echo port.
@@ -19,32 +27,133 @@ pub const HTTP_ECHO_PORT: u16 = 8080;
 /// Connections kept for reuse after they close.
 const POOL: usize = 1024;
 
+/// Superseded queue entries tolerated, beyond one per connection, before compaction.
+const QUEUE_SLACK: usize = 1024;
+
+/// One connection: its HTTP state and its timer.
+#[derive(Debug)]
+struct Session {
+    http: HttpEchoConnection,
+    /// Distinguishes this connection from an earlier one with the same handle.
+    generation: u64,
+    /// The timeout running, and when it expires (`None` while busy).
+    wait: HttpWait,
+    deadline: Option<Instant>,
+    /// The deadline of this session's live entry in the queue, if any.
+    queued_at: Option<Instant>,
+}
+
 #[derive(Debug)]
 pub struct HttpEchoService {
     port: u16,
     config: HttpEchoConfig,
-    sessions: HashMap<SocketHandle, HttpEchoConnection>,
+    timeouts: HttpTimeouts,
+    sessions: HashMap<SocketHandle, Session>,
     pool: Vec<HttpEchoConnection>,
+    deadlines: DeadlineQueue,
+    next_generation: u64,
     /// Requests answered on this worker, by status, from connections already closed.
     pub counters: HttpCounters,
+    /// Connections this worker closed because a timeout expired.
+    pub timeout_counters: HttpTimeoutCounters,
 }
 
 impl HttpEchoService {
     pub fn new(port: u16, config: HttpEchoConfig) -> HttpEchoService {
+        HttpEchoService::with_timeouts(port, config, HttpTimeouts::DEFAULT)
+    }
+
+    pub fn with_timeouts(port: u16, config: HttpEchoConfig, timeouts: HttpTimeouts) -> HttpEchoService {
         HttpEchoService {
             port,
             config,
+            timeouts,
             sessions: HashMap::new(),
             pool: Vec::new(),
+            deadlines: DeadlineQueue::default(),
+            next_generation: 0,
             counters: HttpCounters::default(),
+            timeout_counters: HttpTimeoutCounters::default(),
         }
+    }
+
+    /// Connections open on this worker.
+    pub fn connections(&self) -> usize {
+        self.sessions.len()
     }
 
     /// Sends pending responses, then feeds received bytes, until either side blocks.
     fn serve(&mut self, ctx: &mut Ctx<'_>, conn: SocketHandle) {
         let Some(session) = self.sessions.get_mut(&conn) else { return };
-        if drive(ctx, conn, session) == Drive::Close {
+        if drive(ctx, conn, &mut session.http) == Drive::Close {
             self.finish(ctx, conn);
+            return;
+        }
+        self.update_timer(ctx.now(), conn);
+    }
+
+    /// Starts the timeout that fits the connection's state, unless it is already running.
+    fn update_timer(&mut self, now: Instant, conn: SocketHandle) {
+        let Some(session) = self.sessions.get_mut(&conn) else { return };
+        let mut wait = session.http.wait();
+        if wait == HttpWait::Keepalive && session.http.counters().requests == 0 {
+            // Before the first request the head timeout runs (nginx: post-accept).
+            wait = HttpWait::RequestHead;
+        }
+        if wait == session.wait {
+            return;
+        }
+        session.wait = wait;
+        session.deadline = match wait {
+            HttpWait::RequestHead => Some(now + self.timeouts.request_head),
+            HttpWait::Keepalive => Some(now + self.timeouts.keepalive),
+            HttpWait::Busy => None,
+        };
+        if let Some(deadline) = session.deadline {
+            // A later deadline is found by re-queueing when the earlier entry surfaces.
+            if session.queued_at.is_none_or(|queued| deadline < queued) {
+                session.queued_at = Some(deadline);
+                self.deadlines.push(deadline, conn, session.generation);
+                self.compact_deadlines();
+            }
+        }
+    }
+
+    /// Drops superseded entries once they outnumber the connections.
+    fn compact_deadlines(&mut self) {
+        if self.deadlines.len() <= self.sessions.len() + QUEUE_SLACK {
+            return;
+        }
+        let sessions = &self.sessions;
+        self.deadlines.retain(|at, conn, generation| {
+            sessions.get(&conn).is_some_and(|s| s.generation == generation && s.queued_at == Some(at))
+        });
+    }
+
+    /// Closes every connection whose timeout has expired at `now`.
+    fn expire(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now();
+        while let Some((at, conn, generation)) = self.deadlines.pop_due(now) {
+            let Some(session) = self.sessions.get_mut(&conn) else { continue };
+            if session.generation != generation || session.queued_at != Some(at) {
+                continue;
+            }
+            session.queued_at = None;
+            match session.deadline {
+                None => {}
+                Some(deadline) if deadline > now => {
+                    session.queued_at = Some(deadline);
+                    self.deadlines.push(deadline, conn, generation);
+                }
+                Some(_) => {
+                    match session.wait {
+                        HttpWait::RequestHead => self.timeout_counters.request_head += 1,
+                        HttpWait::Keepalive => self.timeout_counters.keepalive += 1,
+                        HttpWait::Busy => {}
+                    }
+                    self.finish(ctx, conn);
+                }
+            }
         }
     }
 
@@ -52,10 +161,10 @@ impl HttpEchoService {
     fn finish(&mut self, ctx: &mut Ctx<'_>, conn: SocketHandle) {
         let _ = ctx.close(conn);
         if let Some(mut session) = self.sessions.remove(&conn) {
-            self.counters += session.take_counters();
+            self.counters += session.http.take_counters();
             if self.pool.len() < POOL {
-                session.reset();
-                self.pool.push(session);
+                session.http.reset();
+                self.pool.push(session.http);
             }
         }
     }
@@ -67,7 +176,10 @@ impl Handler for HttpEchoService {
     }
 
     fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: SocketHandle, _peer: SocketAddrV4) {
-        let session = self.pool.pop().unwrap_or_else(|| HttpEchoConnection::new(self.config));
+        let http = self.pool.pop().unwrap_or_else(|| HttpEchoConnection::new(self.config));
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let session = Session { http, generation, wait: HttpWait::Busy, deadline: None, queued_at: None };
         self.sessions.insert(conn, session);
         let _ = ctx.set_nodelay(conn, true);
         self.serve(ctx, conn);
@@ -84,8 +196,15 @@ impl Handler for HttpEchoService {
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: SocketHandle) {
         self.finish(ctx, conn);
     }
-}
 
+    fn poll(&mut self, ctx: &mut Ctx<'_>) {
+        self.expire(ctx);
+    }
+
+    fn poll_at(&self, _now: Instant) -> Option<Instant> {
+        self.deadlines.next()
+    }
+}
 #[derive(Debug, PartialEq, Eq)]
 enum Drive {
     /// Waiting for the peer's bytes or for room in the send buffer.

@@ -23,7 +23,7 @@ use super::chunked::ChunkedDecoder;
 use super::output::OutputBuffer;
 use super::parser::{find_head_end, BodyFraming, HeadEnd, RequestHead};
 use super::response::{write_continue, write_fixed_body, write_head, ContentType, Persistence};
-use super::{HttpCounters, HttpLimits, RequestError, Status};
+use super::{HttpCounters, HttpLimits, HttpWait, RequestError, Status};
 
 /// How the echo server answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -181,6 +181,17 @@ impl HttpEchoConnection {
     /// Closing and every response sent: shut the connection down now.
     pub fn should_close(&self) -> bool {
         self.is_closing() && self.output.pending_len() == 0
+    }
+
+    /// Which timeout applies now: a partial head runs the request-head timeout, a
+    /// connection with nothing received and nothing left to send is idle (keep-alive).
+    pub fn wait(&self) -> HttpWait {
+        match self.phase {
+            Phase::Head if self.output.pending_len() > 0 => HttpWait::Busy,
+            Phase::Head if self.head_buf.is_empty() && !self.leading_cr => HttpWait::Keepalive,
+            Phase::Head => HttpWait::RequestHead,
+            _ => HttpWait::Busy,
+        }
     }
 
     pub fn counters(&self) -> &HttpCounters {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use sluice::apps::http::{HttpEchoConfig, HttpLimits};
+use sluice::apps::http::{HttpEchoConfig, HttpLimits, HttpTimeouts};
 use sluice::apps::{
     HttpEchoService, TcpService, TcpServiceKind, UdpEchoService, DISCARD_PORT, ECHO_PORT, HTTP_ECHO_PORT,
 };
@@ -52,6 +52,14 @@ pub struct HttpOptions {
     /// Pipelined requests answered but not yet sent, before reading pauses.
     #[arg(long, value_name = "N", default_value_t = HttpLimits::default().max_pipelined)]
     max_pipelined: usize,
+    /// Seconds a request head may take from its first byte (or the accept) before the
+    /// connection is closed (nginx client_header_timeout).
+    #[arg(long, value_name = "SECS", default_value_t = HttpTimeouts::DEFAULT.request_head.as_secs_f64())]
+    header_timeout: f64,
+    /// Seconds a connection may stay idle between requests before it is closed (nginx
+    /// keepalive_timeout).
+    #[arg(long, value_name = "SECS", default_value_t = HttpTimeouts::DEFAULT.keepalive.as_secs_f64())]
+    keepalive_timeout: f64,
 }
 
 impl HttpOptions {
@@ -64,6 +72,13 @@ impl HttpOptions {
                 ..HttpLimits::default()
             },
             fixed_body: self.body_size,
+        }
+    }
+
+    pub fn timeouts(&self) -> HttpTimeouts {
+        HttpTimeouts {
+            request_head: std::time::Duration::from_secs_f64(self.header_timeout.max(0.0)),
+            keepalive: std::time::Duration::from_secs_f64(self.keepalive_timeout.max(0.0)),
         }
     }
 }
@@ -106,7 +121,7 @@ pub fn run(options: &Options) -> Result<()> {
             Datapath::start(&options.link, |_| AnyService::Udp(UdpEchoService::new(port)))
         }
         App::HttpEcho(http) => Datapath::start(&options.link, |_| {
-            AnyService::Http(HttpEchoService::new(http.port, http.config()))
+            AnyService::Http(HttpEchoService::with_timeouts(http.port, http.config(), http.timeouts()))
         }),
     }?;
     let control = datapath.control(options.control.clone())?;
@@ -212,8 +227,18 @@ impl sluice::worker::Handler for AnyService {
     }
 
     fn poll(&mut self, ctx: &mut sluice::worker::Ctx<'_>) {
-        if let AnyService::Udp(s) = self {
-            s.poll(ctx);
+        match self {
+            AnyService::Udp(s) => s.poll(ctx),
+            AnyService::Http(s) => s.poll(ctx),
+            AnyService::Tcp(_) => {}
+        }
+    }
+
+    fn poll_at(&self, now: sluice::time::Instant) -> Option<sluice::time::Instant> {
+        match self {
+            AnyService::Udp(s) => s.poll_at(now),
+            AnyService::Http(s) => s.poll_at(now),
+            AnyService::Tcp(_) => None,
         }
     }
 }

@@ -1,0 +1,44 @@
+//! How long an HTTP connection may keep a slot without progress (the slowloris bounds).
+
+use crate::time::Duration;
+
+/// Per-connection timeouts of the HTTP/1.1 server, as nginx's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    /// From a request head's first byte (or from the accept) until the head is complete,
+    /// not reset by each byte, so one byte every few seconds cannot hold the connection
+    /// (nginx `client_header_timeout`, 60 s).
+    pub request_head: Duration,
+    /// Idle between requests: every response sent, nothing of the next request received
+    /// (nginx `keepalive_timeout`, 75 s).
+    pub keepalive: Duration,
+}
+
+impl HttpTimeouts {
+    pub const DEFAULT: HttpTimeouts =
+        HttpTimeouts { request_head: Duration::from_secs(60), keepalive: Duration::from_secs(75) };
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> HttpTimeouts {
+        HttpTimeouts::DEFAULT
+    }
+}
+
+/// Which timeout a connection is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpWait {
+    /// Waiting for (the rest of) a request head.
+    RequestHead,
+    /// Idle between requests.
+    Keepalive,
+    /// Reading a body or sending responses: no timeout of this module applies.
+    Busy,
+}
+
+/// Connections closed by a timeout, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HttpTimeoutCounters {
+    pub request_head: u64,
+    pub keepalive: u64,
+}
