@@ -206,7 +206,11 @@ impl Harness {
             self.check_step_bounds();
             if !progress && !sent && self.device.rx_pending() == 0 {
                 if let Some(at) = self.iface.poll_at(self.now, &self.sockets) {
-                    assert!(at > self.now, "the stack asks to be polled at {at}, but polling at {} does nothing", self.now);
+                    assert!(
+                        at > self.now,
+                        "the stack asks to be polled at {at}, but polling at {} does nothing",
+                        self.now
+                    );
                 }
                 return;
             }
@@ -246,7 +250,10 @@ impl Harness {
             // same sequence numbers as before (the peer repeated its SYN after a reset):
             // the SYN-ACK's window is where a new incarnation starts.
             let flow = &mut self.peer.flows[i];
-            flow.edge = seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK).then(|| seg.ack_number + usize::from(seg.window_len));
+            flow.edge = seg
+                .flags
+                .contains(TcpFlags::SYN | TcpFlags::ACK)
+                .then(|| seg.ack_number + usize::from(seg.window_len));
             return;
         }
         if !seg.flags.contains(TcpFlags::ACK) {
@@ -285,7 +292,11 @@ impl Harness {
             self.resets_elsewhere,
             self.injected
         );
-        assert!(self.sent_untracked <= per_flow * MAX_SOCKETS, "{} segments of untracked connections in one step", self.sent_untracked);
+        assert!(
+            self.sent_untracked <= per_flow * MAX_SOCKETS,
+            "{} segments of untracked connections in one step",
+            self.sent_untracked
+        );
     }
 
     /// Time passes to `now + by`, stopping at every deadline on the way.
@@ -377,7 +388,12 @@ impl Harness {
                 let i = self.peer.pick(flow);
                 let seq = self.peer.seq(i, seq, self.window_bytes(i));
                 let ack = self.peer.ack(i, ack);
-                let none = crate::ops::SynOptions { mss: None, window_scale: None, sack_permitted: false, timestamps: false };
+                let none = crate::ops::SynOptions {
+                    mss: None,
+                    window_scale: None,
+                    sack_permitted: false,
+                    timestamps: false,
+                };
                 let mut out = self.peer.segment(
                     i,
                     TcpFlags(flags),
@@ -442,7 +458,8 @@ impl Harness {
             }
             Op::Connect { port } => {
                 if let Ok(handle) = self.sockets.tcp_socket() {
-                    let remote = SocketAddrV4::new(PEER_IP, SERVICE_PORT_BASE + u16::from(port) % SERVICE_PORTS);
+                    let remote =
+                        SocketAddrV4::new(PEER_IP, SERVICE_PORT_BASE + u16::from(port) % SERVICE_PORTS);
                     match self.sockets.connect(handle, remote, now) {
                         Ok(()) => self.conns.push(AppConn::new(handle)),
                         Err(_) => {

@@ -50,6 +50,9 @@ pub struct Flow {
     pub peer_nxt: SeqNumber,
     /// The last acknowledgment number the peer sent.
     pub peer_acked: SeqNumber,
+    /// The end of the furthest segment the peer sent: the stack may acknowledge no
+    /// further (unset until the peer's SYN).
+    pub peer_high: Option<SeqNumber>,
     pub peer_window: u16,
     /// The peer's last SYN offered timestamps.
     pub peer_syn_ts: bool,
@@ -72,6 +75,7 @@ impl Flow {
             peer_iss: isn,
             peer_nxt: isn,
             peer_acked: SeqNumber(0),
+            peer_high: None,
             peer_window: window,
             peer_syn_ts: false,
         }
@@ -231,14 +235,24 @@ impl Peer {
             seq_number: seq,
             ack_number: flow.ack_all(),
             flags,
-            options: TcpOptions { timestamps: self.timestamps(i, Timestamp::Auto, now), ..TcpOptions::default() },
+            options: TcpOptions {
+                timestamps: self.timestamps(i, Timestamp::Auto, now),
+                ..TcpOptions::default()
+            },
             ..flow.template()
         };
         Outgoing { repr, payload: peer_data(seq, len), raw_options: None }
     }
 
     /// A pure ACK `behind` bytes short of everything, with SACK blocks above it.
-    pub fn pure_ack(&mut self, i: usize, behind: u16, window: u16, sack: &[Option<SackRange>], now: Instant) -> Outgoing {
+    pub fn pure_ack(
+        &mut self,
+        i: usize,
+        behind: u16,
+        window: u16,
+        sack: &[Option<SackRange>],
+        now: Instant,
+    ) -> Outgoing {
         self.flows[i].peer_window = window;
         let flow = &self.flows[i];
         let ack = flow.ack_all() - usize::from(behind);
@@ -253,7 +267,14 @@ impl Peer {
 
     /// A SYN with ISN `isn` (`None`: a fresh one), or the SYN-ACK answering the stack's SYN
     /// on a flow it opened. The flow starts a new incarnation on the peer's side.
-    pub fn syn(&mut self, i: usize, isn: Option<SeqNumber>, options: &SynOptions, window: u16, now: Instant) -> Outgoing {
+    pub fn syn(
+        &mut self,
+        i: usize,
+        isn: Option<SeqNumber>,
+        options: &SynOptions,
+        window: u16,
+        now: Instant,
+    ) -> Outgoing {
         let isn = isn.unwrap_or_else(|| self.fresh_isn());
         let flow = &mut self.flows[i];
         flow.peer_iss = isn;
@@ -279,8 +300,11 @@ impl Peer {
 
     pub fn rst(&mut self, i: usize, seq: SeqNumber, with_ack: bool) -> Outgoing {
         let flow = &self.flows[i];
-        let (flags, ack) =
-            if with_ack { (TcpFlags::RST | TcpFlags::ACK, flow.ack_all()) } else { (TcpFlags::RST, SeqNumber(0)) };
+        let (flags, ack) = if with_ack {
+            (TcpFlags::RST | TcpFlags::ACK, flow.ack_all())
+        } else {
+            (TcpFlags::RST, SeqNumber(0))
+        };
         let repr = TcpRepr { seq_number: seq, ack_number: ack, flags, window_len: 0, ..flow.template() };
         Outgoing { repr, payload: Vec::new(), raw_options: None }
     }
@@ -338,6 +362,13 @@ impl Peer {
         }
         let end = repr.seq_number + (out.payload.len() + usize::from(repr.flags.contains(TcpFlags::FIN)));
         let end = end + usize::from(repr.flags.contains(TcpFlags::SYN));
+        // A segment more than 2^30 ahead lies outside any window the stack can offer.
+        let ahead = |high: SeqNumber| end.gt(high) && end - high < 1 << 30;
+        match flow.peer_high {
+            Some(high) if ahead(high) => flow.peer_high = Some(end),
+            None if repr.flags.contains(TcpFlags::SYN) => flow.peer_high = Some(end),
+            _ => {}
+        }
         if repr.seq_number.le(flow.peer_nxt) && end.gt(flow.peer_nxt) {
             flow.peer_nxt = end;
         }
@@ -397,6 +428,19 @@ impl Peer {
             }
         }
         if flags.contains(TcpFlags::ACK) {
+            if flags.contains(TcpFlags::SYN) {
+                // The SYN-ACK acknowledges the peer's SYN it answers.
+                flow.peer_high = Some(seg.ack_number);
+            } else if let Some(high) = flow.peer_high {
+                assert!(
+                    seg.ack_number.le(high),
+                    "the stack acknowledged {} on {}>{}, beyond everything the peer sent ({})",
+                    seg.ack_number.0,
+                    seg.src_port,
+                    seg.dst_port,
+                    high.0
+                );
+            }
             flow.stack_ack = Some(seg.ack_number);
             flow.stack_window_field = seg.window_len;
         }
