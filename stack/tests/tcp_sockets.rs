@@ -241,7 +241,12 @@ fn time_wait_reuse_leaves_the_old_descriptor_alone() {
     assert_ne!(new, s, "the new connection took the descriptor the application still holds");
     assert_eq!(b.sockets.connection(s).unwrap().state(), State::Closed);
     let iss = b.sockets.connection(new).unwrap().seq_snapshot().iss;
-    assert!(iss.gt(old.snd_max), "new ISS {} within the old incarnation's sequence space (to {})", iss.0, old.snd_max.0);
+    assert!(
+        iss.gt(old.snd_max),
+        "new ISS {} within the old incarnation's sequence space (to {})",
+        iss.0,
+        old.snd_max.0
+    );
 
     b.sockets.close(s).unwrap();
     assert_eq!(a.sockets.send(again, b"hi"), Ok(2));

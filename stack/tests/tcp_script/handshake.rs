@@ -488,7 +488,12 @@ fn syn_ack_retransmission_keeps_the_window_already_offered() {
     let mut s = Script::accept(config, &syn);
     s.expect(&[syn_ack]);
     s.peer_sends(&TcpRepr { seq_number: REMOTE_SEQ + 1 + 200_000, ack_number: LOCAL_SEQ + 1, ..SEND_TEMPL });
-    s.expect(&[TcpRepr { seq_number: LOCAL_SEQ + 1, ack_number: REMOTE_SEQ + 1, window_len: 50_000, ..RECV_TEMPL }]);
+    s.expect(&[TcpRepr {
+        seq_number: LOCAL_SEQ + 1,
+        ack_number: REMOTE_SEQ + 1,
+        window_len: 50_000,
+        ..RECV_TEMPL
+    }]);
     s.advance(secs(1));
     s.expect(&[syn_ack]);
     assert_eq!(s.conn.seq_snapshot().rcv_adv, REMOTE_SEQ + 1 + 100_000);
@@ -512,7 +517,11 @@ fn data_and_fin_on_the_syn_ack_are_received() {
     // SYN's own number, so its first byte was dropped and the rest delivered one early.
     let mut s = Script::connect(config());
     s.expect(&[our_syn(TS_OFFSET)]);
-    s.peer_sends(&TcpRepr { flags: TcpFlags(SYN_ACK.0 | TcpFlags::FIN.0), payload: b"hello", ..PEER_SYN_ACK });
+    s.peer_sends(&TcpRepr {
+        flags: TcpFlags(SYN_ACK.0 | TcpFlags::FIN.0),
+        payload: b"hello",
+        ..PEER_SYN_ACK
+    });
     s.expect(&[TcpRepr {
         seq_number: LOCAL_SEQ + 1,
         ack_number: REMOTE_SEQ + 1 + 5 + 1,

@@ -110,8 +110,18 @@ fn no_keepalive_in_time_wait() {
     // forever (a busy loop in the interface) until TIME_WAIT ended.
     let mut s = Script::established(keepalive_config());
     s.conn.shutdown_write();
-    s.expect(&[TcpRepr { flags: FIN_ACK, seq_number: LOCAL_SEQ + 1, ack_number: REMOTE_SEQ + 1, ..RECV_TEMPL }]);
-    s.peer_sends(&TcpRepr { flags: FIN_ACK, seq_number: REMOTE_SEQ + 1, ack_number: LOCAL_SEQ + 2, ..SEND_TEMPL });
+    s.expect(&[TcpRepr {
+        flags: FIN_ACK,
+        seq_number: LOCAL_SEQ + 1,
+        ack_number: REMOTE_SEQ + 1,
+        ..RECV_TEMPL
+    }]);
+    s.peer_sends(&TcpRepr {
+        flags: FIN_ACK,
+        seq_number: REMOTE_SEQ + 1,
+        ack_number: LOCAL_SEQ + 2,
+        ..SEND_TEMPL
+    });
     let ack = TcpRepr {
         seq_number: LOCAL_SEQ + 2,
         ack_number: REMOTE_SEQ + 2,
