@@ -8,7 +8,7 @@ use core::net::SocketAddrV4;
 use sluice::iface::{Interface, InterfaceConfig};
 use sluice::sim::SimDevice;
 use sluice::socket::{SocketHandle, SocketSet, SocketSetConfig};
-use sluice::tcp::{KeepaliveConfig, TcpConfig};
+use sluice::tcp::{KeepaliveConfig, SeqSnapshot, State, TcpConfig};
 use sluice::time::{Duration, Instant};
 use sluice::wire::{Ipv4Addr, Ipv4Cidr, SeqNumber, TcpFlags, TcpRepr};
 
@@ -158,11 +158,20 @@ impl Harness {
     /// The shift the stack applies to the windows it advertises on a 4-tuple, from the
     /// connection itself.
     fn rcv_wscale(&self, stack_port: u16, peer_port: u16) -> Option<u8> {
-        self.sockets.iter().find_map(|(handle, _)| {
-            let conn = self.sockets.connection(handle).ok()?;
-            (conn.local().port() == stack_port && conn.remote().port() == peer_port)
-                .then(|| conn.seq_snapshot().rcv_wscale)
-        })
+        self.connection_seq(stack_port, peer_port).map(|s| s.rcv_wscale)
+    }
+
+    /// The sequence variables of the live connection on a 4-tuple (the one most recently
+    /// opened, if an old one lingers closed under a descriptor).
+    fn connection_seq(&self, stack_port: u16, peer_port: u16) -> Option<SeqSnapshot> {
+        self.sockets
+            .iter()
+            .filter_map(|(handle, _)| {
+                let conn = self.sockets.connection(handle).ok()?;
+                (conn.local().port() == stack_port && conn.remote().port() == peer_port)
+                    .then(|| conn.seq_snapshot())
+            })
+            .max_by_key(|s| s.state != State::Closed)
     }
 
     /// The stack's last window on flow `i`, in bytes.
@@ -233,6 +242,7 @@ impl Harness {
                     Some(i) => {
                         self.sent_per_flow[i] += 1;
                         self.check_window_edge(i, &seg);
+                        self.check_ack_sent(i, &seg);
                     }
                     None if seg.flags.contains(TcpFlags::RST) => self.resets_elsewhere += 1,
                     None => self.sent_untracked += 1,
@@ -277,6 +287,24 @@ impl Harness {
             }
             None => flow.edge = Some(edge),
         }
+    }
+
+    /// The stack acknowledges only sequence numbers the peer sent.
+    fn check_ack_sent(&self, i: usize, seg: &TcpRepr<'_>) {
+        if !seg.flags.contains(TcpFlags::ACK) || seg.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let Some(irs) = self.connection_seq(seg.src_port, seg.dst_port).map(|s| s.irs) else { return };
+        let Some(high) = self.peer.flows[i].sent_after(irs) else { return };
+        assert!(
+            seg.ack_number.le(high),
+            "the stack acknowledged {} on {}>{}, beyond everything the peer sent after its SYN {} ({})",
+            seg.ack_number.0,
+            seg.src_port,
+            seg.dst_port,
+            irs.0,
+            high.0
+        );
     }
 
     /// One step sends no more than the connections' buffers and control explain, and no

@@ -18,6 +18,8 @@ pub const PEER_PORT_BASE: u16 = 40_000;
 /// The first of the four ports the stack connects to.
 pub const SERVICE_PORT_BASE: u16 = 6000;
 pub const SERVICE_PORTS: u16 = 4;
+/// SYNs per flow whose sequence space the peer remembers.
+const SYNS_REMEMBERED: usize = 16;
 /// Flows the peer opens; more SYNs reuse the last 4-tuple.
 pub const MAX_PEER_FLOWS: usize = 12;
 /// Flows the peer keeps track of, those the stack opened included (segments on others
@@ -50,9 +52,9 @@ pub struct Flow {
     pub peer_nxt: SeqNumber,
     /// The last acknowledgment number the peer sent.
     pub peer_acked: SeqNumber,
-    /// The end of the furthest segment the peer sent: the stack may acknowledge no
-    /// further (unset until the peer's SYN).
-    pub peer_high: Option<SeqNumber>,
+    /// For each ISN the peer's SYNs used (the latest few), the end of the furthest
+    /// segment sent since: a connection whose IRS is that ISN may acknowledge no further.
+    pub sent_since_syn: Vec<(SeqNumber, SeqNumber)>,
     pub peer_window: u16,
     /// The peer's last SYN offered timestamps.
     pub peer_syn_ts: bool,
@@ -75,10 +77,16 @@ impl Flow {
             peer_iss: isn,
             peer_nxt: isn,
             peer_acked: SeqNumber(0),
-            peer_high: None,
+            sent_since_syn: Vec::new(),
             peer_window: window,
             peer_syn_ts: false,
         }
+    }
+
+    /// The end of everything the peer sent on the connection whose IRS is `irs`, if the
+    /// peer remembers that SYN.
+    pub fn sent_after(&self, irs: SeqNumber) -> Option<SeqNumber> {
+        self.sent_since_syn.iter().find(|&&(isn, _)| isn == irs).map(|&(_, high)| high)
     }
 
     /// Both SYNs carried timestamps, so every segment does (RFC 7323 §3.2).
@@ -362,12 +370,19 @@ impl Peer {
         }
         let end = repr.seq_number + (out.payload.len() + usize::from(repr.flags.contains(TcpFlags::FIN)));
         let end = end + usize::from(repr.flags.contains(TcpFlags::SYN));
-        // A segment more than 2^30 ahead lies outside any window the stack can offer.
-        let ahead = |high: SeqNumber| end.gt(high) && end - high < 1 << 30;
-        match flow.peer_high {
-            Some(high) if ahead(high) => flow.peer_high = Some(end),
-            None if repr.flags.contains(TcpFlags::SYN) => flow.peer_high = Some(end),
-            _ => {}
+        if repr.flags.contains(TcpFlags::SYN)
+            && !flow.sent_since_syn.iter().any(|&(isn, _)| isn == repr.seq_number)
+        {
+            if flow.sent_since_syn.len() >= SYNS_REMEMBERED {
+                flow.sent_since_syn.remove(0);
+            }
+            flow.sent_since_syn.push((repr.seq_number, end));
+        }
+        // A segment more than 2^30 past a SYN lies outside any window the stack can offer.
+        for (_, high) in &mut flow.sent_since_syn {
+            if end.gt(*high) && end - *high < 1 << 30 {
+                *high = end;
+            }
         }
         if repr.seq_number.le(flow.peer_nxt) && end.gt(flow.peer_nxt) {
             flow.peer_nxt = end;
@@ -428,19 +443,6 @@ impl Peer {
             }
         }
         if flags.contains(TcpFlags::ACK) {
-            if flags.contains(TcpFlags::SYN) {
-                // The SYN-ACK acknowledges the peer's SYN it answers.
-                flow.peer_high = Some(seg.ack_number);
-            } else if let Some(high) = flow.peer_high {
-                assert!(
-                    seg.ack_number.le(high),
-                    "the stack acknowledged {} on {}>{}, beyond everything the peer sent ({})",
-                    seg.ack_number.0,
-                    seg.src_port,
-                    seg.dst_port,
-                    high.0
-                );
-            }
             flow.stack_ack = Some(seg.ack_number);
             flow.stack_window_field = seg.window_len;
         }
