@@ -18,6 +18,9 @@ pub const PEER_PORT_BASE: u16 = 40_000;
 /// The first of the four ports the stack connects to.
 pub const SERVICE_PORT_BASE: u16 = 6000;
 pub const SERVICE_PORTS: u16 = 4;
+/// More than the largest window the stack can offer with the fuzzed buffer sizes, plus a
+/// segment.
+const WINDOW_BOUND: usize = 1 << 20;
 /// SYNs per flow whose sequence space the peer remembers.
 const SYNS_REMEMBERED: usize = 16;
 /// Flows the peer opens; more SYNs reuse the last 4-tuple.
@@ -378,9 +381,11 @@ impl Peer {
             }
             flow.sent_since_syn.push((repr.seq_number, end));
         }
-        // A segment more than 2^30 past a SYN lies outside any window the stack can offer.
+        // A segment ending further past the bound than any window the stack offers (its
+        // buffers are at most 100 000 bytes) cannot be taken, so it does not move the bound:
+        // otherwise segments of unrelated SYNs would ratchet it around the sequence space.
         for (_, high) in &mut flow.sent_since_syn {
-            if end.gt(*high) && end - *high < 1 << 30 {
+            if end.gt(*high) && end - *high <= WINDOW_BOUND {
                 *high = end;
             }
         }
