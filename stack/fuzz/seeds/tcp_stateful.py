@@ -154,6 +154,13 @@ SEEDS = {
     "scaled": setup(recv="100k", send="100k", syn=syn_options(wscale=14)) + send(length=20000) + ack(window=4)
     + segment(flags=0x30, urgent=5, length=100) + data(length=1400) + data(length=1400) + recv()
     + segment(flags=0x10, ts=("Raw", 1, 0)) + close(linger_zero=True),
+    # A long exchange both ways with loss, SACK recovery and timers in between.
+    "long-mixed": setup(recv="8k", send="16k") + b"".join(
+        send(length=3000) + data(length=1000) + ack(behind=1448 * (i % 3), sack=[(1448, 1448)] if i % 3 else [])
+        + recv(length=1500, in_place=bool(i % 2)) + advance(40 * (i % 4) + 10)
+        + (data(at=("Ahead", 500), length=400) if i % 5 == 0 else b"")
+        for i in range(20)
+    ) + ack() + shutdown() + data(length=0, fin=True) + recv() + advance(2, "Minutes"),
 }
 
 

@@ -582,6 +582,8 @@ impl Connection {
         self.keepalive_at = None;
         self.close_at = None;
         self.ack_due = AckDue::None;
+        // A window or keepalive probe cannot be sent any more.
+        self.probe_due = false;
     }
 
     // ------------------------------------------------------------ readiness

@@ -466,6 +466,8 @@ impl Connection {
         self.rack = super::rack::Rack::new(0);
         self.persist_at = None;
         self.keepalive_at = None;
+        // TIME_WAIT sends only ACKs: a window or keepalive probe due cannot be sent.
+        self.probe_due = false;
         self.close_at = Some(now + self.config.msl * 2);
     }
 

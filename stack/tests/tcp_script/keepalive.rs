@@ -141,3 +141,35 @@ fn no_keepalive_in_time_wait() {
     s.advance(config().msl * 2);
     s.expect_closed(None);
 }
+
+#[test]
+fn keepalive_timeout_with_a_window_probe_due() {
+    // Found by the tcp_stateful fuzz target: the persist timer and the last keepalive
+    // interval end together; the persist timer marks a window probe due, the keepalive
+    // resets the connection, and the probe stayed due in CLOSED, where it cannot be sent,
+    // so the connection wanted to send forever (a busy loop in the interface).
+    let mut s = Script::established(keepalive_config());
+    s.peer_sends(&TcpRepr { window_len: 0, ..ANSWER });
+    s.expect_nothing();
+    for wait in [secs(10), secs(2), secs(2)] {
+        s.advance(wait);
+        s.expect(&[PROBE]);
+    }
+    // A write into the zero window starts the persist timer; it ends with the third
+    // probe's interval.
+    let rto = s.conn.rtt().rto();
+    s.advance(secs(2) - rto);
+    assert_eq!(s.conn.send(b"x"), Ok(1));
+    s.expect_nothing();
+    assert_eq!(s.next_timer(), Some(rto));
+    s.advance(rto);
+    s.expect(&[TcpRepr {
+        flags: RST,
+        seq_number: LOCAL_SEQ + 1,
+        ack_number: SeqNumber(0),
+        window_len: 0,
+        ..RECV_TEMPL
+    }]);
+    s.expect_closed(Some(TcpError::TimedOut));
+    assert!(!s.conn.wants_to_send(), "a window probe is due in CLOSED");
+}

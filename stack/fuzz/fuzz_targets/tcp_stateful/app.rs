@@ -30,10 +30,22 @@ impl AppConn {
     pub fn send(&mut self, sockets: &mut SocketSet, len: usize) {
         let Ok(conn) = sockets.connection(self.handle) else { return };
         let first = conn.seq_snapshot().iss + 1 + self.written;
-        let data: Vec<u8> = (0..len.min(MAX_CALL_BYTES)).map(|k| stream_byte(APP_STREAM, (first + k).0)).collect();
-        if let Ok(n) = sockets.send(self.handle, &data) {
-            assert!(n <= data.len(), "send took {n} of {} bytes", data.len());
-            self.written += n;
+        let data: Vec<u8> =
+            (0..len.min(MAX_CALL_BYTES)).map(|k| stream_byte(APP_STREAM, (first + k).0)).collect();
+        let writable = sockets.readiness(self.handle).is_ok_and(|r| r.writable);
+        match sockets.send(self.handle, &data) {
+            Ok(n) => {
+                assert!(n <= data.len(), "send took {n} of {} bytes", data.len());
+                self.written += n;
+            }
+            Err(SocketError::WouldBlock) => {
+                assert!(
+                    !writable || data.is_empty(),
+                    "{} reported writable, but send would block",
+                    self.handle
+                )
+            }
+            Err(_) => {}
         }
     }
 
@@ -43,6 +55,7 @@ impl AppConn {
         let irs = conn.seq_snapshot().irs;
         let len = len.clamp(1, MAX_CALL_BYTES);
         let read = self.read;
+        let readable = sockets.readiness(self.handle).is_ok_and(|r| r.readable);
         if in_place {
             let result = sockets.recv_in_place(self.handle, |bytes| {
                 let n = bytes.len().min(len);
@@ -52,6 +65,9 @@ impl AppConn {
             match result {
                 Ok(Some(n)) => self.after_read(n),
                 Ok(None) => self.eof = true,
+                Err(SocketError::WouldBlock) => {
+                    assert!(!readable, "{} reported readable, but recv would block", self.handle)
+                }
                 Err(_) => {}
             }
         } else {
@@ -63,7 +79,10 @@ impl AppConn {
                     check_read(irs, read, &buf[..n]);
                     self.after_read(n);
                 }
-                Err(SocketError::WouldBlock) | Err(_) => {}
+                Err(SocketError::WouldBlock) => {
+                    assert!(!readable, "{} reported readable, but recv would block", self.handle)
+                }
+                Err(_) => {}
             }
         }
     }

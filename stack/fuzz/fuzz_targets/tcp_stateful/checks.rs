@@ -25,7 +25,8 @@ pub struct Invariants {
 
 /// The peer's SYN has been received: IRS, RCV.NXT and RCV.ADV mean something.
 fn receive_known(s: &SeqSnapshot) -> bool {
-    s.state != State::SynSent && !(s.state == State::Closed && s.irs == SeqNumber(0) && s.rcv_nxt == SeqNumber(0))
+    s.state != State::SynSent
+        && !(s.state == State::Closed && s.irs == SeqNumber(0) && s.rcv_nxt == SeqNumber(0))
 }
 
 impl Invariants {
@@ -41,18 +42,34 @@ impl Invariants {
             seen.push(handle);
             let config = conn.config();
             let (send_queued, recv_queued) = conn.queued();
-            assert!(send_queued <= config.send_buffer, "{send_queued} bytes queued in a {}-byte send buffer", config.send_buffer);
-            assert!(recv_queued <= config.recv_buffer, "{recv_queued} bytes queued in a {}-byte receive buffer", config.recv_buffer);
+            assert!(
+                send_queued <= config.send_buffer,
+                "{send_queued} bytes queued in a {}-byte send buffer",
+                config.send_buffer
+            );
+            assert!(
+                recv_queued <= config.recv_buffer,
+                "{recv_queued} bytes queued in a {}-byte receive buffer",
+                config.recv_buffer
+            );
             let s = conn.seq_snapshot();
             let what = format!("{handle} {} -> {} in {}: {s:?}", conn.local(), conn.remote(), s.state);
             assert!(s.snd_una.le(s.snd_nxt), "SND.UNA beyond SND.NXT on {what}");
             assert!(s.snd_nxt.le(s.snd_max), "SND.NXT beyond SND.MAX on {what}");
             assert!(s.snd_una.ge(s.iss), "SND.UNA before ISS on {what}");
             // In flight: at most the send buffer, the SYN and the FIN.
-            assert!(s.snd_max - s.snd_una <= config.send_buffer + 2, "more in flight than the send buffer holds on {what}");
+            assert!(
+                s.snd_max - s.snd_una <= config.send_buffer + 2,
+                "more in flight than the send buffer holds on {what}"
+            );
 
             let receive = receive_known(&s).then_some((s.irs, s.rcv_nxt, s.rcv_adv));
-            let fresh = Track { local_port: conn.local().port(), remote_port: conn.remote().port(), iss: s.iss, receive };
+            let fresh = Track {
+                local_port: conn.local().port(),
+                remote_port: conn.remote().port(),
+                iss: s.iss,
+                receive,
+            };
             let track = self.tracks.entry(handle).or_insert(fresh);
             let same_endpoints = (track.local_port, track.remote_port, track.iss)
                 == (fresh.local_port, fresh.remote_port, fresh.iss);

@@ -8,7 +8,7 @@ use core::net::SocketAddrV4;
 use sluice::iface::{Interface, InterfaceConfig};
 use sluice::sim::SimDevice;
 use sluice::socket::{SocketHandle, SocketSet, SocketSetConfig};
-use sluice::tcp::{KeepaliveConfig, TcpConfig};
+use sluice::tcp::{KeepaliveConfig, SeqSnapshot, State, TcpConfig};
 use sluice::time::{Duration, Instant};
 use sluice::wire::{Ipv4Addr, Ipv4Cidr, SeqNumber, TcpFlags, TcpRepr};
 
@@ -158,11 +158,20 @@ impl Harness {
     /// The shift the stack applies to the windows it advertises on a 4-tuple, from the
     /// connection itself.
     fn rcv_wscale(&self, stack_port: u16, peer_port: u16) -> Option<u8> {
-        self.sockets.iter().find_map(|(handle, _)| {
-            let conn = self.sockets.connection(handle).ok()?;
-            (conn.local().port() == stack_port && conn.remote().port() == peer_port)
-                .then(|| conn.seq_snapshot().rcv_wscale)
-        })
+        self.connection_seq(stack_port, peer_port).map(|s| s.rcv_wscale)
+    }
+
+    /// The sequence variables of the live connection on a 4-tuple (the one most recently
+    /// opened, if an old one lingers closed under a descriptor).
+    fn connection_seq(&self, stack_port: u16, peer_port: u16) -> Option<SeqSnapshot> {
+        self.sockets
+            .iter()
+            .filter_map(|(handle, _)| {
+                let conn = self.sockets.connection(handle).ok()?;
+                (conn.local().port() == stack_port && conn.remote().port() == peer_port)
+                    .then(|| conn.seq_snapshot())
+            })
+            .max_by_key(|s| s.state != State::Closed)
     }
 
     /// The stack's last window on flow `i`, in bytes.
@@ -206,7 +215,11 @@ impl Harness {
             self.check_step_bounds();
             if !progress && !sent && self.device.rx_pending() == 0 {
                 if let Some(at) = self.iface.poll_at(self.now, &self.sockets) {
-                    assert!(at > self.now, "the stack asks to be polled at {at}, but polling at {} does nothing", self.now);
+                    assert!(
+                        at > self.now,
+                        "the stack asks to be polled at {at}, but polling at {} does nothing",
+                        self.now
+                    );
                 }
                 return;
             }
@@ -229,6 +242,7 @@ impl Harness {
                     Some(i) => {
                         self.sent_per_flow[i] += 1;
                         self.check_window_edge(i, &seg);
+                        self.check_ack_sent(i, &seg);
                     }
                     None if seg.flags.contains(TcpFlags::RST) => self.resets_elsewhere += 1,
                     None => self.sent_untracked += 1,
@@ -246,7 +260,10 @@ impl Harness {
             // same sequence numbers as before (the peer repeated its SYN after a reset):
             // the SYN-ACK's window is where a new incarnation starts.
             let flow = &mut self.peer.flows[i];
-            flow.edge = seg.flags.contains(TcpFlags::SYN | TcpFlags::ACK).then(|| seg.ack_number + usize::from(seg.window_len));
+            flow.edge = seg
+                .flags
+                .contains(TcpFlags::SYN | TcpFlags::ACK)
+                .then(|| seg.ack_number + usize::from(seg.window_len));
             return;
         }
         if !seg.flags.contains(TcpFlags::ACK) {
@@ -272,6 +289,24 @@ impl Harness {
         }
     }
 
+    /// The stack acknowledges only sequence numbers the peer sent.
+    fn check_ack_sent(&self, i: usize, seg: &TcpRepr<'_>) {
+        if !seg.flags.contains(TcpFlags::ACK) || seg.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let Some(irs) = self.connection_seq(seg.src_port, seg.dst_port).map(|s| s.irs) else { return };
+        let Some(high) = self.peer.flows[i].sent_after(irs) else { return };
+        assert!(
+            seg.ack_number.le(high),
+            "the stack acknowledged {} on {}>{}, beyond everything the peer sent after its SYN {} ({})",
+            seg.ack_number.0,
+            seg.src_port,
+            seg.dst_port,
+            irs.0,
+            high.0
+        );
+    }
+
     /// One step sends no more than the connections' buffers and control explain, and no
     /// more than one reset per frame the peer sent to a 4-tuple with no connection.
     fn check_step_bounds(&self) {
@@ -285,7 +320,11 @@ impl Harness {
             self.resets_elsewhere,
             self.injected
         );
-        assert!(self.sent_untracked <= per_flow * MAX_SOCKETS, "{} segments of untracked connections in one step", self.sent_untracked);
+        assert!(
+            self.sent_untracked <= per_flow * MAX_SOCKETS,
+            "{} segments of untracked connections in one step",
+            self.sent_untracked
+        );
     }
 
     /// Time passes to `now + by`, stopping at every deadline on the way.
@@ -377,7 +416,12 @@ impl Harness {
                 let i = self.peer.pick(flow);
                 let seq = self.peer.seq(i, seq, self.window_bytes(i));
                 let ack = self.peer.ack(i, ack);
-                let none = crate::ops::SynOptions { mss: None, window_scale: None, sack_permitted: false, timestamps: false };
+                let none = crate::ops::SynOptions {
+                    mss: None,
+                    window_scale: None,
+                    sack_permitted: false,
+                    timestamps: false,
+                };
                 let mut out = self.peer.segment(
                     i,
                     TcpFlags(flags),
@@ -442,7 +486,8 @@ impl Harness {
             }
             Op::Connect { port } => {
                 if let Ok(handle) = self.sockets.tcp_socket() {
-                    let remote = SocketAddrV4::new(PEER_IP, SERVICE_PORT_BASE + u16::from(port) % SERVICE_PORTS);
+                    let remote =
+                        SocketAddrV4::new(PEER_IP, SERVICE_PORT_BASE + u16::from(port) % SERVICE_PORTS);
                     match self.sockets.connect(handle, remote, now) {
                         Ok(()) => self.conns.push(AppConn::new(handle)),
                         Err(_) => {

@@ -153,33 +153,83 @@ pub enum TimeUnit {
 pub enum Op {
     // ---------------------------------------------------------------- the peer
     /// Data from the peer's stream, acknowledging everything the stack sent.
-    Data { flow: u8, at: DataAt, len: u16, fin: bool },
+    Data {
+        flow: u8,
+        at: DataAt,
+        len: u16,
+        fin: bool,
+    },
     /// A pure ACK of everything but `behind` bytes, with a window and SACK blocks.
-    Ack { flow: u8, behind: u16, window: u16, sack: [Option<SackRange>; 3] },
+    Ack {
+        flow: u8,
+        behind: u16,
+        window: u16,
+        sack: [Option<SackRange>; 3],
+    },
     /// A SYN: on a new 4-tuple (`flow: None`) or a known one; on a flow the stack opened,
     /// the SYN-ACK answering its SYN.
-    Syn { flow: Option<u8>, isn: SynIsn, options: SynOptions, window: u16 },
+    Syn {
+        flow: Option<u8>,
+        isn: SynIsn,
+        options: SynOptions,
+        window: u16,
+    },
     /// A RST, with or without ACK.
-    Rst { flow: u8, seq: SeqAt, with_ack: bool },
+    Rst {
+        flow: u8,
+        seq: SeqAt,
+        with_ack: bool,
+    },
     Segment(Box<SegmentSpec>),
     /// A segment whose option bytes are raw input (`words` 4-byte words of `options`).
-    RawOptions { flow: u8, seq: SeqAt, ack: AckAt, flags: u8, options: [u8; 40], words: u8, len: u16 },
+    RawOptions {
+        flow: u8,
+        seq: SeqAt,
+        ack: AckAt,
+        flags: u8,
+        options: [u8; 40],
+        words: u8,
+        len: u16,
+    },
     // ---------------------------------------------------------------- the clock
     /// Time passes; every timer due on the way runs at its deadline.
-    Advance { amount: u16, unit: TimeUnit },
+    Advance {
+        amount: u16,
+        unit: TimeUnit,
+    },
     /// Time jumps to the stack's next deadline.
     NextTimer,
     // ---------------------------------------------------------------- the application
-    Send { conn: u8, len: u16 },
-    Recv { conn: u8, len: u16, in_place: bool },
-    ShutdownWrite { conn: u8 },
-    Close { conn: u8, linger_zero: bool },
+    Send {
+        conn: u8,
+        len: u16,
+    },
+    Recv {
+        conn: u8,
+        len: u16,
+        in_place: bool,
+    },
+    ShutdownWrite {
+        conn: u8,
+    },
+    Close {
+        conn: u8,
+        linger_zero: bool,
+    },
     Accept,
     /// `connect()` to one of four peer ports.
-    Connect { port: u8 },
-    SetNodelay { conn: u8, on: bool },
+    Connect {
+        port: u8,
+    },
+    SetNodelay {
+        conn: u8,
+        on: bool,
+    },
     /// Keepalive after `idle_secs` idle (0: off), probes every second, three of them.
-    SetKeepalive { conn: u8, idle_secs: u8 },
+    SetKeepalive {
+        conn: u8,
+        idle_secs: u8,
+    },
     /// Closes the listener, or opens a new one when there is none.
     ToggleListener,
 }

@@ -18,6 +18,11 @@ pub const PEER_PORT_BASE: u16 = 40_000;
 /// The first of the four ports the stack connects to.
 pub const SERVICE_PORT_BASE: u16 = 6000;
 pub const SERVICE_PORTS: u16 = 4;
+/// More than the largest window the stack can offer with the fuzzed buffer sizes, plus a
+/// segment.
+const WINDOW_BOUND: usize = 1 << 20;
+/// SYNs per flow whose sequence space the peer remembers.
+const SYNS_REMEMBERED: usize = 16;
 /// Flows the peer opens; more SYNs reuse the last 4-tuple.
 pub const MAX_PEER_FLOWS: usize = 12;
 /// Flows the peer keeps track of, those the stack opened included (segments on others
@@ -50,6 +55,9 @@ pub struct Flow {
     pub peer_nxt: SeqNumber,
     /// The last acknowledgment number the peer sent.
     pub peer_acked: SeqNumber,
+    /// For each ISN the peer's SYNs used (the latest few), the end of the furthest
+    /// segment sent since: a connection whose IRS is that ISN may acknowledge no further.
+    pub sent_since_syn: Vec<(SeqNumber, SeqNumber)>,
     pub peer_window: u16,
     /// The peer's last SYN offered timestamps.
     pub peer_syn_ts: bool,
@@ -72,9 +80,16 @@ impl Flow {
             peer_iss: isn,
             peer_nxt: isn,
             peer_acked: SeqNumber(0),
+            sent_since_syn: Vec::new(),
             peer_window: window,
             peer_syn_ts: false,
         }
+    }
+
+    /// The end of everything the peer sent on the connection whose IRS is `irs`, if the
+    /// peer remembers that SYN.
+    pub fn sent_after(&self, irs: SeqNumber) -> Option<SeqNumber> {
+        self.sent_since_syn.iter().find(|&&(isn, _)| isn == irs).map(|&(_, high)| high)
     }
 
     /// Both SYNs carried timestamps, so every segment does (RFC 7323 §3.2).
@@ -231,14 +246,24 @@ impl Peer {
             seq_number: seq,
             ack_number: flow.ack_all(),
             flags,
-            options: TcpOptions { timestamps: self.timestamps(i, Timestamp::Auto, now), ..TcpOptions::default() },
+            options: TcpOptions {
+                timestamps: self.timestamps(i, Timestamp::Auto, now),
+                ..TcpOptions::default()
+            },
             ..flow.template()
         };
         Outgoing { repr, payload: peer_data(seq, len), raw_options: None }
     }
 
     /// A pure ACK `behind` bytes short of everything, with SACK blocks above it.
-    pub fn pure_ack(&mut self, i: usize, behind: u16, window: u16, sack: &[Option<SackRange>], now: Instant) -> Outgoing {
+    pub fn pure_ack(
+        &mut self,
+        i: usize,
+        behind: u16,
+        window: u16,
+        sack: &[Option<SackRange>],
+        now: Instant,
+    ) -> Outgoing {
         self.flows[i].peer_window = window;
         let flow = &self.flows[i];
         let ack = flow.ack_all() - usize::from(behind);
@@ -253,7 +278,14 @@ impl Peer {
 
     /// A SYN with ISN `isn` (`None`: a fresh one), or the SYN-ACK answering the stack's SYN
     /// on a flow it opened. The flow starts a new incarnation on the peer's side.
-    pub fn syn(&mut self, i: usize, isn: Option<SeqNumber>, options: &SynOptions, window: u16, now: Instant) -> Outgoing {
+    pub fn syn(
+        &mut self,
+        i: usize,
+        isn: Option<SeqNumber>,
+        options: &SynOptions,
+        window: u16,
+        now: Instant,
+    ) -> Outgoing {
         let isn = isn.unwrap_or_else(|| self.fresh_isn());
         let flow = &mut self.flows[i];
         flow.peer_iss = isn;
@@ -279,8 +311,11 @@ impl Peer {
 
     pub fn rst(&mut self, i: usize, seq: SeqNumber, with_ack: bool) -> Outgoing {
         let flow = &self.flows[i];
-        let (flags, ack) =
-            if with_ack { (TcpFlags::RST | TcpFlags::ACK, flow.ack_all()) } else { (TcpFlags::RST, SeqNumber(0)) };
+        let (flags, ack) = if with_ack {
+            (TcpFlags::RST | TcpFlags::ACK, flow.ack_all())
+        } else {
+            (TcpFlags::RST, SeqNumber(0))
+        };
         let repr = TcpRepr { seq_number: seq, ack_number: ack, flags, window_len: 0, ..flow.template() };
         Outgoing { repr, payload: Vec::new(), raw_options: None }
     }
@@ -338,6 +373,22 @@ impl Peer {
         }
         let end = repr.seq_number + (out.payload.len() + usize::from(repr.flags.contains(TcpFlags::FIN)));
         let end = end + usize::from(repr.flags.contains(TcpFlags::SYN));
+        if repr.flags.contains(TcpFlags::SYN)
+            && !flow.sent_since_syn.iter().any(|&(isn, _)| isn == repr.seq_number)
+        {
+            if flow.sent_since_syn.len() >= SYNS_REMEMBERED {
+                flow.sent_since_syn.remove(0);
+            }
+            flow.sent_since_syn.push((repr.seq_number, end));
+        }
+        // A segment ending further past the bound than any window the stack offers (its
+        // buffers are at most 100 000 bytes) cannot be taken, so it does not move the bound:
+        // otherwise segments of unrelated SYNs would ratchet it around the sequence space.
+        for (_, high) in &mut flow.sent_since_syn {
+            if end.gt(*high) && end - *high <= WINDOW_BOUND {
+                *high = end;
+            }
+        }
         if repr.seq_number.le(flow.peer_nxt) && end.gt(flow.peer_nxt) {
             flow.peer_nxt = end;
         }

@@ -138,7 +138,8 @@ pub fn check_output(frame: &[u8]) -> Output<'_> {
             let transport = &payload[packet.header_len()..packet.header_len() + ip.payload_len];
             match ip.next_header {
                 IpProtocol::Tcp => {
-                    let packet = TcpPacket::new_checked(transport).expect("the stack sent a truncated TCP header");
+                    let packet =
+                        TcpPacket::new_checked(transport).expect("the stack sent a truncated TCP header");
                     let tcp = TcpRepr::parse(&packet, OUR_IP, PEER_IP, ChecksumMode::Verify)
                         .expect("the stack sent a TCP segment with a bad checksum or options");
                     Output::Tcp(tcp)
