@@ -186,6 +186,22 @@ impl TcpTables {
 }
 
 impl TcpTables {
+    /// The buffers the memory budget gives a new connection with `config` (counted when
+    /// smaller than asked); `None` when it is spent.
+    fn admit(&mut self, config: TcpConfig) -> Option<TcpConfig> {
+        match self.limits.admit(self.memory_used, config) {
+            Admission::Full(config) => Some(config),
+            Admission::Reduced(config) => {
+                self.stats.memory_pressure_reduced += 1;
+                Some(config)
+            }
+            Admission::Refused => {
+                self.stats.memory_refused += 1;
+                None
+            }
+        }
+    }
+
     /// Brings the memory budget and the orphan and TIME_WAIT queues up to date with a
     /// connection that may have changed; says whether TIME_WAIT is now over its limit.
     #[inline]
@@ -429,17 +445,7 @@ impl SocketSet {
             return Err(SocketError::AddressInUse(local));
         }
         self.tcp.clock = now;
-        let config = match self.tcp.limits.admit(self.tcp.memory_used, config) {
-            Admission::Full(config) => config,
-            Admission::Reduced(config) => {
-                self.tcp.stats.memory_pressure_reduced += 1;
-                config
-            }
-            Admission::Refused => {
-                self.tcp.stats.memory_refused += 1;
-                return Err(SocketError::NoBufferSpace);
-            }
-        };
+        let config = self.tcp.admit(config).ok_or(SocketError::NoBufferSpace)?;
         let iss = self.tcp.isn.isn(now, local, remote);
         let ts_offset = self.tcp.isn.ts_offset(local, remote);
         let conn = Connection::connect(now, local, remote, config, iss, ts_offset, mtu);
@@ -1255,17 +1261,7 @@ impl SocketSet {
             self.tcp.stats.listen_overflows += 1;
             return None;
         }
-        let config = match self.tcp.limits.admit(self.tcp.memory_used, config) {
-            Admission::Full(config) => config,
-            Admission::Reduced(config) => {
-                self.tcp.stats.memory_pressure_reduced += 1;
-                config
-            }
-            Admission::Refused => {
-                self.tcp.stats.memory_refused += 1;
-                return None;
-            }
-        };
+        let config = self.tcp.admit(config)?;
         let mut conn = Connection::from_passive_open(now, open, config, mtu, first_sent, retries);
         let tables = &mut self.tcp;
         let mut ctx = InputContext { stats: &mut tables.stats, challenge_acks: &mut tables.challenge_acks };
