@@ -15,7 +15,7 @@ use sluice::wire::{Ipv4Addr, Ipv4Cidr, SeqNumber, TcpFlags, TcpRepr};
 use crate::app::AppConn;
 use crate::checks::Invariants;
 use crate::ops::{DataAt, Op, Setup, SynIsn, TimeUnit};
-use crate::peer::{Outgoing, Peer, LISTEN_PORT, MAX_FLOWS, SERVICE_PORTS, SERVICE_PORT_BASE};
+use crate::peer::{Outgoing, Peer, LISTEN_PORT, MAX_FLOWS, SERVICE_PORTS, SERVICE_PORT_BASE, SYNS_REMEMBERED};
 use crate::wire::{
     check_output, peer_arp_reply, peer_segment, peer_segment_raw_options, Output, MAX_PAYLOAD, MTU, OUR_IP,
     OUR_MAC, PEER_IP,
@@ -171,7 +171,10 @@ impl Harness {
                 (conn.local().port() == stack_port && conn.remote().port() == peer_port)
                     .then(|| conn.seq_snapshot())
             })
-            .max_by_key(|s| s.state != State::Closed)
+            // A closed connection the application still holds no longer speaks for its
+            // 4-tuple: a SYN may have retired it from TIME_WAIT (RFC 6191) for a new
+            // incarnation that lives in the SYN queue, with no connection yet.
+            .find(|s| s.state != State::Closed)
     }
 
     /// The stack's last window on flow `i`, in bytes.
@@ -292,6 +295,20 @@ impl Harness {
     /// The stack acknowledges only sequence numbers the peer sent.
     fn check_ack_sent(&self, i: usize, seg: &TcpRepr<'_>) {
         if !seg.flags.contains(TcpFlags::ACK) || seg.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        if seg.flags.contains(TcpFlags::SYN) {
+            // A SYN-ACK, from a connection or a SYN-queue record, acknowledges exactly a
+            // SYN the peer sent (RFC 9293 §3.5).
+            let flow = &self.peer.flows[i];
+            let remembered = flow.sent_since_syn.len() < SYNS_REMEMBERED;
+            assert!(
+                !remembered || flow.sent_after(seg.ack_number - 1).is_some(),
+                "the stack's SYN-ACK on {}>{} acknowledges {}, which no SYN of the peer's ends at",
+                seg.src_port,
+                seg.dst_port,
+                seg.ack_number.0
+            );
             return;
         }
         let Some(irs) = self.connection_seq(seg.src_port, seg.dst_port).map(|s| s.irs) else { return };

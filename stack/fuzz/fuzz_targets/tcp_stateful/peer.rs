@@ -22,7 +22,7 @@ pub const SERVICE_PORTS: u16 = 4;
 /// segment.
 const WINDOW_BOUND: usize = 1 << 20;
 /// SYNs per flow whose sequence space the peer remembers.
-const SYNS_REMEMBERED: usize = 16;
+pub const SYNS_REMEMBERED: usize = 16;
 /// Flows the peer opens; more SYNs reuse the last 4-tuple.
 pub const MAX_PEER_FLOWS: usize = 12;
 /// Flows the peer keeps track of, those the stack opened included (segments on others
