@@ -5,13 +5,20 @@
 //! acknowledges `cookie + 1` recreates it:
 //!
 //! ```text
-//! cookie = H1(4-tuple) + ISN_peer + (count << 24) + ((H2(4-tuple, count) + mss_index) mod 2^24)
+//! cookie = H1(4-tuple) + ISN_peer + (count << 24) + ((H2(4-tuple, count, ISN_peer) + mss_index) mod 2^24)
 //! ```
 //!
 //! `count` is a clock ticking once a minute; a cookie is valid for [`MAX_AGE`] ticks after
 //! the one it was made in, so for two to three minutes. `H1` and `H2` are SipHash-2-4 under the stack's secret key with
 //! their own domain bytes. The 24-bit check field makes a guessed ACK valid with
 //! probability about 2^-22 (4 of 2^24 values decode to an MSS index).
+//!
+//! Unlike Linux, `H2` also covers the peer's ISN, which the ACK's sequence number returns
+//! (`seq - 1`). In Linux's layout an ACK whose sequence number is off by a few still
+//! decodes to a neighbouring MSS index and is taken, so the connection starts at a
+//! sequence number the SYN-ACK never acknowledged: the right edge it offered moves left
+//! (RFC 9293 §3.8.6) and the byte at the SYN's position reaches the application as data.
+//! Here such an ACK fails the check.
 //!
 //! With timestamps (RFC 7323), the SYN-ACK's TSval carries the peer's window scale and
 //! SACK-permitted in its low 6 bits, so a cookie connection keeps them; without
@@ -89,9 +96,9 @@ impl SynCookies {
     ) -> SeqNumber {
         let count = Self::count(now);
         let (index, _) = Self::mss_index(peer_mss);
-        let check = self.hash(DOMAIN_H2, local, remote, count).wrapping_add(index) & CHECK_MASK;
+        let check = self.hash(DOMAIN_H2, local, remote, count, peer_isn).wrapping_add(index) & CHECK_MASK;
         SeqNumber(
-            self.hash(DOMAIN_H1, local, remote, 0)
+            self.hash(DOMAIN_H1, local, remote, 0, SeqNumber(0))
                 .wrapping_add(peer_isn.0)
                 .wrapping_add(count << COUNT_BITS)
                 .wrapping_add(check),
@@ -108,14 +115,15 @@ impl SynCookies {
         peer_isn: SeqNumber,
         cookie: SeqNumber,
     ) -> Option<u16> {
-        let rest = cookie.0.wrapping_sub(self.hash(DOMAIN_H1, local, remote, 0)).wrapping_sub(peer_isn.0);
+        let rest =
+            cookie.0.wrapping_sub(self.hash(DOMAIN_H1, local, remote, 0, SeqNumber(0))).wrapping_sub(peer_isn.0);
         let count = Self::count(now);
         let age = count.wrapping_sub(rest >> COUNT_BITS) & (u32::MAX >> COUNT_BITS);
         if age > MAX_AGE {
             return None;
         }
         let made = count.wrapping_sub(age);
-        let index = rest.wrapping_sub(self.hash(DOMAIN_H2, local, remote, made)) & CHECK_MASK;
+        let index = rest.wrapping_sub(self.hash(DOMAIN_H2, local, remote, made, peer_isn)) & CHECK_MASK;
         MSS_TABLE.get(index as usize).copied()
     }
 
@@ -124,14 +132,15 @@ impl SynCookies {
         (now.total_micros() / TICK.as_micros() as u64) as u32
     }
 
-    fn hash(&self, domain: u8, local: SocketAddrV4, remote: SocketAddrV4, count: u32) -> u32 {
-        let mut message = [0u8; 17];
+    fn hash(&self, domain: u8, local: SocketAddrV4, remote: SocketAddrV4, count: u32, isn: SeqNumber) -> u32 {
+        let mut message = [0u8; 21];
         message[0] = domain;
         message[1..5].copy_from_slice(&local.ip().octets());
         message[5..7].copy_from_slice(&local.port().to_be_bytes());
         message[7..11].copy_from_slice(&remote.ip().octets());
         message[11..13].copy_from_slice(&remote.port().to_be_bytes());
         message[13..17].copy_from_slice(&count.to_be_bytes());
+        message[17..21].copy_from_slice(&isn.0.to_be_bytes());
         let mut hasher = SipHasher24::new_with_key(&self.key);
         hasher.write(&message);
         hasher.finish() as u32
@@ -221,6 +230,25 @@ mod tests {
         let mut other = KEY;
         other[0] ^= 1;
         assert_eq!(SynCookies::new(other).check(now, local, remote, SeqNumber(99), cookie), None);
+    }
+
+    #[test]
+    fn an_ack_whose_sequence_number_is_off_by_a_few_fails() {
+        // In Linux's layout an ISN off by d shifts the MSS index by -d: an ACK one byte
+        // behind its SYN (found by the tcp_stateful fuzz target) decoded to the next
+        // smaller MSS and opened a connection one byte early.
+        let cookies = SynCookies::new(KEY);
+        let (local, remote) = (addr(1, 80), addr(2, 40000));
+        let now = Instant::from_secs(10);
+        for mss in MSS_TABLE {
+            let isn = SeqNumber(678_496_831);
+            let cookie = cookies.make(now, local, remote, isn, mss);
+            assert_eq!(cookies.check(now, local, remote, isn, cookie), Some(mss));
+            for off in [1usize, 2, 3] {
+                assert_eq!(cookies.check(now, local, remote, isn - off, cookie), None, "{mss} -{off}");
+                assert_eq!(cookies.check(now, local, remote, isn + off, cookie), None, "{mss} +{off}");
+            }
+        }
     }
 
     #[test]
