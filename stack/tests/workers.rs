@@ -4,6 +4,7 @@
 use core::net::SocketAddrV4;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sluice::apps::{TcpService, TcpServiceKind, UdpEchoService};
 use sluice::iface::InterfaceConfig;
@@ -66,6 +67,7 @@ fn echo_round_trip(mut stream: TcpStream, data: Vec<u8>) -> Vec<u8> {
 }
 
 fn echo_many(server_queues: usize, client_queues: usize, connections: usize, size: usize) {
+    let started = std::time::Instant::now();
     let (server_devices, client_devices) = MemoryWire::pair(server_queues, client_queues);
     let server = start(1, server_devices, |_| TcpService::new(TcpServiceKind::Echo, 7));
     let client = start(2, client_devices, |_| NoHandler);
@@ -86,6 +88,13 @@ fn echo_many(server_queues: usize, client_queues: usize, connections: usize, siz
     }
     let handed: u64 = client.handle().inspect(|view| view.iface.stats().handed_in).iter().sum();
     assert!(client_queues == 1 || handed > 0, "some replies landed on the other queue and were handed over");
+    // The loop's busy time: positive once it has worked, and never more than it has run.
+    for (busy, iterations, idle) in
+        server.handle().inspect(|view| (view.busy, view.iterations, view.idle_iterations))
+    {
+        assert!(iterations > idle, "the server loop did some work ({iterations} iterations, {idle} idle)");
+        assert!(busy > Duration::ZERO && busy < started.elapsed(), "busy {busy:?}");
+    }
     drop(client);
     drop(server);
 }

@@ -48,6 +48,12 @@ pub struct FloodOptions {
     /// flood: seconds the flood runs before wrk starts.
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     pub flood_lead: f64,
+    /// flood: pace hping3 with `-i uN` (one SYN every N microseconds) instead of
+    /// `--flood`, so both servers face the same SYN rate; by default hping3 sends as fast
+    /// as its core allows, which depends on how much kernel work each server's SYNs cause
+    /// on that core.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub flood_interval_us: Option<u32>,
 }
 
 pub const HPING3: AptTool = AptTool::program("hping3", "to flood the servers with spoofed SYNs");
@@ -89,14 +95,19 @@ impl Flood {
         }
     }
 
-    /// hping3's arguments, `None` for no flood.
-    fn hping3_args(self) -> Option<Vec<String>> {
+    /// hping3's arguments, `None` for no flood: `--flood`, or one SYN every
+    /// `interval_us` microseconds.
+    fn hping3_args(self, interval_us: Option<u32>) -> Option<Vec<String>> {
         let source: &[&str] = match self {
             Flood::None => return None,
             Flood::FixedSource => &["-a", FIXED_SOURCE],
             Flood::RandomSource => &["--rand-source"],
         };
-        let mut args: Vec<String> = ["-S", "--flood", "-p", &PORT.to_string()].map(str::to_owned).to_vec();
+        let pace = interval_us
+            .map_or_else(|| vec!["--flood".to_owned()], |us| vec!["-i".to_owned(), format!("u{us}")]);
+        let mut args: Vec<String> = vec!["-S".to_owned()];
+        args.extend(pace);
+        args.extend(["-p".to_owned(), PORT.to_string()]);
         args.extend(source.iter().map(|s| (*s).to_owned()));
         args.push(lab::stack_ip().to_owned());
         Some(args)
@@ -122,6 +133,12 @@ struct Sample {
     /// How long wrk ran: far beyond `-d` when no connection opens (it then waits out the
     /// kernel's SYN retries, about 130 s).
     wrk_secs: f64,
+    /// The CPU wrk used (user + system, which includes the softirq work its sends caused
+    /// on its core) per second it ran, in cores: how much of the client core the flood
+    /// left it.
+    wrk_cpu: Option<f64>,
+    /// Sluice: the share of its worker's time spent in loop iterations that did work.
+    server_busy: Option<f64>,
 }
 
 impl Sample {
@@ -197,6 +214,21 @@ fn packets_transmitted(text: &str) -> Option<u64> {
     text.lines().find_map(|line| line.split_once(" packets transmitted")?.0.trim().parse().ok())
 }
 
+/// CPU seconds (user + system) of this process's reaped children (getrusage(2),
+/// RUSAGE_CHILDREN).
+fn children_cpu_secs() -> Option<f64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the rusage we own; it was zeroed, a valid value, before.
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) != 0 {
+            return None;
+        }
+        usage.assume_init()
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(secs(usage.ru_utime) + secs(usage.ru_stime))
+}
+
 /// A process's resident set size in KiB (proc(5), the `VmRSS:` line of /proc/PID/status).
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -265,10 +297,19 @@ impl Drop for KernelRoute {
     }
 }
 
+/// A server's counters at one moment.
+#[derive(Clone, Copy, Default)]
+struct Reading {
+    /// SYN cookies sent so far; `None` when the server has no such counter.
+    syn_cookies: Option<u64>,
+    /// Sluice: microseconds its worker loops spent in iterations that did work.
+    busy_us: Option<u64>,
+}
+
 /// SYN cookies a server has sent so far: Sluice's `syn_cookies_sent` summed over workers
 /// (`None` if its `sluice stat --json` has no such counter), or the kernel's
-/// TcpExtSyncookiesSent in the server namespace.
-fn syn_cookies(stack: Stack, release: &Path, lab: &Lab) -> Result<Option<u64>> {
+/// TcpExtSyncookiesSent in the server namespace; and Sluice's loop `busy_us`.
+fn read_counters(stack: Stack, release: &Path, lab: &Lab) -> Result<Reading> {
     match stack {
         Stack::Sluice => {
             let control = lab.control_socket();
@@ -277,7 +318,10 @@ fn syn_cookies(stack: Stack, release: &Path, lab: &Lab) -> Result<Option<u64>> {
                 .read()?;
             let snapshot: Value = serde_json::from_str(text.trim())
                 .with_context(|| format!("`sluice stat --json` printed {text:?}, not JSON"))?;
-            Ok(sluice_counter(&snapshot, "syn_cookies_sent"))
+            Ok(Reading {
+                syn_cookies: sluice_counter(&snapshot, "tcp", "syn_cookies_sent"),
+                busy_us: sluice_counter(&snapshot, "worker_loop", "busy_us"),
+            })
         }
         Stack::Kernel | Stack::Nginx => {
             let text = netns::exec(&lab.stack_ns(), "nstat").args(["-asz", "TcpExtSyncookiesSent"]).read()?;
@@ -286,18 +330,18 @@ fn syn_cookies(stack: Stack, release: &Path, lab: &Lab) -> Result<Option<u64>> {
                 .find_map(|line| line.strip_prefix("TcpExtSyncookiesSent"))
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|n| n.parse().ok());
-            Ok(Some(count.unwrap_or(0)))
+            Ok(Reading { syn_cookies: Some(count.unwrap_or(0)), busy_us: None })
         }
     }
 }
 
-/// A TCP counter of a `sluice stat --json` snapshot summed over its workers, `None` when
-/// no worker has it.
-fn sluice_counter(snapshot: &Value, name: &str) -> Option<u64> {
+/// A counter of one section (`tcp`, `worker_loop`...) of a `sluice stat --json` snapshot
+/// summed over its workers, `None` when no worker has it.
+fn sluice_counter(snapshot: &Value, section: &str, name: &str) -> Option<u64> {
     let workers = snapshot.get("workers")?.as_array()?;
     let mut found = None;
     for worker in workers {
-        for pair in worker.get("tcp").and_then(Value::as_array).into_iter().flatten() {
+        for pair in worker.get(section).and_then(Value::as_array).into_iter().flatten() {
             if pair.get(0).and_then(Value::as_str) == Some(name) {
                 *found.get_or_insert(0) += pair.get(1).and_then(Value::as_u64).unwrap_or(0);
             }
@@ -376,9 +420,10 @@ impl Bench<'_> {
         }
         let pid = server.id();
         let rss_before_kib = rss_kib(pid);
-        let cookies_before = syn_cookies(stack, &self.release, self.lab())?;
+        let before = read_counters(stack, &self.release, self.lab())?;
+        let counted_from = std::time::Instant::now();
         let peak = RssPeak::watch(pid);
-        let flooder = match flood.hping3_args() {
+        let flooder = match flood.hping3_args(self.options.flood_interval_us) {
             Some(args) => {
                 let log = self.session.logs.join(format!("hping3-{}-{name}.log", stack.key()));
                 let flooder = Flooder::start(&self.lab().peer_ns(), &args, log)?;
@@ -391,8 +436,12 @@ impl Bench<'_> {
             None => None,
         };
         let wrk_started = std::time::Instant::now();
+        let cpu_before = children_cpu_secs();
         let report = self.load(&url, self.plan.secs).run_or_failure(&self.lab().peer_ns());
         let wrk_secs = wrk_started.elapsed().as_secs_f64();
+        // hping3, the only other child still running, is not yet reaped: the difference
+        // is wrk's (`ip netns exec` and `taskset` exec into it).
+        let wrk_cpu = children_cpu_secs().zip(cpu_before).map(|(after, before)| (after - before) / wrk_secs);
         let server_exited = server.exited();
         let rss_after_kib = rss_kib(pid);
         // Stopped before the counters are read: a server drowning in the flood may take
@@ -401,16 +450,24 @@ impl Bench<'_> {
             Some(flooder) => flooder.stop()?,
             None => None,
         };
-        let cookies_after =
-            if server_exited { None } else { syn_cookies(stack, &self.release, self.lab()).ok().flatten() };
+        let counted_secs = counted_from.elapsed().as_secs_f64();
+        let after = if server_exited {
+            Reading::default()
+        } else {
+            read_counters(stack, &self.release, self.lab()).unwrap_or_default()
+        };
         let rss_peak_kib = peak.finish();
         if server_exited {
             self.session.say(&format!("{} exited during the round{}", stack.label(), server.log_tail()));
         } else {
             server.stop()?;
         }
-        let syn_cookies = match (cookies_before, cookies_after) {
+        let syn_cookies = match (before.syn_cookies, after.syn_cookies) {
             (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+            _ => None,
+        };
+        let server_busy = match (before.busy_us, after.busy_us) {
+            (Some(before), Some(after)) => Some(after.saturating_sub(before) as f64 / 1e6 / counted_secs),
             _ => None,
         };
         let sample = Sample {
@@ -425,6 +482,8 @@ impl Bench<'_> {
             flood_packets,
             server_exited,
             wrk_secs,
+            wrk_cpu,
+            server_busy,
         };
         let errors = sample.errors();
         self.session.say(&format!(
@@ -571,10 +630,11 @@ fn markdown(
     .unwrap();
     writeln!(
         w,
-        "- Floods: `hping3 -S --flood -p {PORT} -a {FIXED_SOURCE}` (fixed spoofed source) and `hping3 -S --flood \
+        "- Floods: `hping3 -S {pace} -p {PORT} -a {FIXED_SOURCE}` (fixed spoofed source) and `hping3 -S {pace} \
          -p {PORT} --rand-source`. Both servers route replies via the peer {} (Sluice `--gateway`, the kernel \
          a default route), which does not forward: SYN-ACKs to spoofed sources leave the server and are lost.",
-        peer_ip()
+        peer_ip(),
+        pace = options.flood_interval_us.map_or_else(|| "--flood".to_owned(), |us| format!("-i u{us}")),
     )
     .unwrap();
     writeln!(
@@ -586,18 +646,21 @@ fn markdown(
          rounds. On veth the receiving side's kernel work (XDP and the copy to AF_XDP for Sluice, the whole \
          TCP SYN path for nginx) runs in the softirq of the sending core, core {CLIENT_CORE}: hping3 reaches \
          a different rate against each server, shown as flood packets/s, and competes with wrk for that core. \
-         When no connection opens, wrk runs until the kernel gives up its SYN retries (about 130 s, \
-         `wrk ran s`), and the flood lasts as long.",
+         `wrk CPU` is the CPU wrk used per second it ran (getrusage of the reaped child, user + system), \
+         in cores: what the flood left it of core {CLIENT_CORE}. `server busy` is, for Sluice, the share of \
+         its busy-polling worker's time spent in loop iterations that did work (`busy_us` in `sluice stat`), \
+         from before the flood to the end of the flood: below 1, the server had time to spare. When no connection opens, wrk runs until \
+         the kernel gives up its SYN retries (about 130 s, `wrk ran s`), and the flood lasts as long.",
         plan.rounds
     )
     .unwrap();
     writeln!(w).unwrap();
     writeln!(
         w,
-        "| server | flood | requests/s | kept (vs no flood) | wrk errors connect/read/write/timeout | RSS before MiB | RSS after MiB | RSS peak MiB | SYN cookies sent | flood packets sent | flood packets/s | wrk ran s |"
+        "| server | flood | requests/s | kept (vs no flood) | wrk errors connect/read/write/timeout | RSS before MiB | RSS after MiB | RSS peak MiB | SYN cookies sent | flood packets sent | flood packets/s | wrk CPU | server busy | wrk ran s |"
     )
     .unwrap();
-    writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     let mut failures: Vec<String> = Vec::new();
     for &stack in &plan.stacks {
         for flood in Flood::ALL {
@@ -661,13 +724,15 @@ fn markdown(
             };
             writeln!(
                 w,
-                "| {} | {} | {}{notes} | {kept} | {errors} | {} | {} | {} | {cookies} | {packets} | {rate} | {} |",
+                "| {} | {} | {}{notes} | {kept} | {errors} | {} | {} | {} | {cookies} | {packets} | {rate} | {} | {} | {} |",
                 stack.label(),
                 flood.label(),
                 shown_spread(&rps, 0),
                 shown_mib(&collect(|s| s.rss_before_kib)),
                 shown_mib(&collect(|s| s.rss_after_kib)),
                 shown_mib(&collect(|s| s.rss_peak_kib)),
+                shown_spread(&rounds.iter().filter_map(|s| s.wrk_cpu).collect::<Vec<_>>(), 2),
+                shown_spread(&rounds.iter().filter_map(|s| s.server_busy).collect::<Vec<_>>(), 2),
                 shown_spread(&rounds.iter().map(|s| s.wrk_secs).collect::<Vec<_>>(), 0),
             )
             .unwrap();
@@ -758,6 +823,7 @@ fn results_json(
             "secs": plan.secs,
             "warmup_secs": plan.warmup,
             "flood_lead_secs": options.flood_lead,
+            "flood_interval_us": options.flood_interval_us,
             "connections": options.flood_connections,
             "body_size": plan.body_size,
             "port": PORT,
@@ -766,7 +832,7 @@ fn results_json(
             "stacks": plan.stacks.iter().map(|s| s.key()).collect::<Vec<_>>(),
             "floods": Flood::ALL.iter().map(|f| json!({
                 "key": f.key(),
-                "hping3": f.hping3_args(),
+                "hping3": f.hping3_args(options.flood_interval_us),
             })).collect::<Vec<_>>(),
         },
         "samples": samples.iter().map(|s| {
@@ -788,6 +854,8 @@ fn results_json(
                 "flood_packets_per_sec": s.flood_packets.map(|(_, rate)| rate),
                 "server_exited": s.server_exited,
                 "wrk_secs": s.wrk_secs,
+                "wrk_cpu_cores": s.wrk_cpu,
+                "server_busy": s.server_busy,
             })
         }).collect::<Vec<_>>(),
     })
@@ -824,17 +892,20 @@ mod tests {
             {"tcp": [["segments_in", 5], ["syn_cookies_sent", 3]]},
             {"tcp": [["syn_cookies_sent", 4]]},
         ]});
-        assert_eq!(sluice_counter(&snapshot, "syn_cookies_sent"), Some(7));
-        assert_eq!(sluice_counter(&snapshot, "segments_in"), Some(5));
-        assert_eq!(sluice_counter(&snapshot, "no_such_counter"), None);
+        assert_eq!(sluice_counter(&snapshot, "tcp", "syn_cookies_sent"), Some(7));
+        assert_eq!(sluice_counter(&snapshot, "tcp", "segments_in"), Some(5));
+        assert_eq!(sluice_counter(&snapshot, "tcp", "no_such_counter"), None);
+        assert_eq!(sluice_counter(&snapshot, "worker_loop", "segments_in"), None);
     }
 
     #[test]
     fn floods_name_their_sources() {
-        assert_eq!(Flood::None.hping3_args(), None);
-        let fixed = Flood::FixedSource.hping3_args().unwrap().join(" ");
+        assert_eq!(Flood::None.hping3_args(None), None);
+        let fixed = Flood::FixedSource.hping3_args(None).unwrap().join(" ");
         assert_eq!(fixed, format!("-S --flood -p {PORT} -a {FIXED_SOURCE} 10.0.0.1"));
-        let random = Flood::RandomSource.hping3_args().unwrap().join(" ");
+        let random = Flood::RandomSource.hping3_args(None).unwrap().join(" ");
         assert_eq!(random, format!("-S --flood -p {PORT} --rand-source 10.0.0.1"));
+        let paced = Flood::FixedSource.hping3_args(Some(20)).unwrap().join(" ");
+        assert_eq!(paced, format!("-S -i u20 -p {PORT} -a {FIXED_SOURCE} 10.0.0.1"));
     }
 }

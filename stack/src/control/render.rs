@@ -79,11 +79,12 @@ pub fn render_stat(prev: Option<&Snapshot>, cur: &Snapshot) -> String {
     );
     traffic_table(&baseline, cur).render(&mut out);
 
-    let sections: [(&str, Counters, Option<&str>); 4] = [
+    let sections: [(&str, Counters, Option<&str>); 5] = [
         ("DROPS", |w| &w.drops, None),
         ("IFACE", |w| &w.iface, None),
         ("TCP", |w| &w.tcp, Some(RETRANSMISSIONS)),
         ("XSK", |w| &w.xsk, None),
+        ("LOOP", |w| &w.worker_loop, None),
     ];
     for (title, counters, always) in sections {
         out.push('\n');

@@ -70,6 +70,11 @@ pub struct WorkerSnapshot {
     /// ring starvation, TX kicks...), as the worker runtime names them.
     #[serde(default)]
     pub xsk: Vec<(String, u64)>,
+    /// The worker loop's own counters: iterations, those that found nothing to do, and
+    /// `busy_us`, the time spent in iterations that did work (a busy-polling worker's
+    /// real load: its rate over a second is the busy fraction in millionths).
+    #[serde(default)]
+    pub worker_loop: Vec<(String, u64)>,
     pub sockets: Vec<SocketRow>,
 }
 
@@ -130,6 +135,7 @@ impl WorkerSnapshot {
             iface: Vec::new(),
             tcp: Vec::new(),
             xsk: Vec::new(),
+            worker_loop: Vec::new(),
             sockets: Vec::new(),
         }
     }

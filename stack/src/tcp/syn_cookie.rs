@@ -115,8 +115,10 @@ impl SynCookies {
         peer_isn: SeqNumber,
         cookie: SeqNumber,
     ) -> Option<u16> {
-        let rest =
-            cookie.0.wrapping_sub(self.hash(DOMAIN_H1, local, remote, 0, SeqNumber(0))).wrapping_sub(peer_isn.0);
+        let rest = cookie
+            .0
+            .wrapping_sub(self.hash(DOMAIN_H1, local, remote, 0, SeqNumber(0)))
+            .wrapping_sub(peer_isn.0);
         let count = Self::count(now);
         let age = count.wrapping_sub(rest >> COUNT_BITS) & (u32::MAX >> COUNT_BITS);
         if age > MAX_AGE {

@@ -183,6 +183,7 @@ impl Runtime {
                 udp_buf: vec![0; crate::socket::udp::MAX_PAYLOAD].into_boxed_slice(),
                 iterations: 0,
                 idle_iterations: 0,
+                busy: Duration::ZERO,
             };
             let started = started_tx.clone();
             let thread = std::thread::Builder::new()

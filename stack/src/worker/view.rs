@@ -2,7 +2,7 @@
 
 use crate::iface::Interface;
 use crate::socket::SocketSet;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 pub struct WorkerView<'a> {
     pub worker: usize,
@@ -16,4 +16,6 @@ pub struct WorkerView<'a> {
     /// Loop iterations, and those that found nothing to do.
     pub iterations: u64,
     pub idle_iterations: u64,
+    /// Time spent in iterations that did work.
+    pub busy: Duration,
 }

@@ -291,6 +291,11 @@ impl SnapshotSource for Snapshots {
             );
             worker.iface = WorkerSnapshot::iface_from(view.iface.stats(), &view.iface.table_gauges());
             worker.xsk = view.device_counters.iter().map(|&(name, n)| (name.to_owned(), n)).collect();
+            worker.worker_loop = vec![
+                ("iterations".to_owned(), view.iterations),
+                ("idle_iterations".to_owned(), view.idle_iterations),
+                ("busy_us".to_owned(), view.busy.as_micros() as u64),
+            ];
             worker
         });
         let xdp = self.program.counters().ok().map(|counters| XdpCountersSnapshot {
