@@ -15,7 +15,7 @@ use sluice::wire::{Ipv4Addr, Ipv4Cidr, SeqNumber, TcpFlags, TcpRepr};
 use crate::app::AppConn;
 use crate::checks::Invariants;
 use crate::ops::{DataAt, Op, Setup, SynIsn, TimeUnit};
-use crate::peer::{Outgoing, Peer, LISTEN_PORT, MAX_FLOWS, SERVICE_PORTS, SERVICE_PORT_BASE, SYNS_REMEMBERED};
+use crate::peer::{Outgoing, Peer, LISTEN_PORT, MAX_FLOWS, SERVICE_PORTS, SERVICE_PORT_BASE};
 use crate::wire::{
     check_output, peer_arp_reply, peer_segment, peer_segment_raw_options, Output, MAX_PAYLOAD, MTU, OUR_IP,
     OUR_MAC, PEER_IP,
@@ -301,7 +301,7 @@ impl Harness {
             // A SYN-ACK, from a connection or a SYN-queue record, acknowledges exactly a
             // SYN the peer sent (RFC 9293 §3.5).
             let flow = &self.peer.flows[i];
-            let remembered = flow.sent_since_syn.len() < SYNS_REMEMBERED;
+            let remembered = !flow.forgot_syns;
             assert!(
                 !remembered || flow.sent_after(seg.ack_number - 1).is_some(),
                 "the stack's SYN-ACK on {}>{} acknowledges {}, which no SYN of the peer's ends at",

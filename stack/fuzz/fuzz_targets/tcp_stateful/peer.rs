@@ -22,7 +22,7 @@ pub const SERVICE_PORTS: u16 = 4;
 /// segment.
 const WINDOW_BOUND: usize = 1 << 20;
 /// SYNs per flow whose sequence space the peer remembers.
-pub const SYNS_REMEMBERED: usize = 16;
+const SYNS_REMEMBERED: usize = 256;
 /// Flows the peer opens; more SYNs reuse the last 4-tuple.
 pub const MAX_PEER_FLOWS: usize = 12;
 /// Flows the peer keeps track of, those the stack opened included (segments on others
@@ -58,6 +58,9 @@ pub struct Flow {
     /// For each ISN the peer's SYNs used (the latest few), the end of the furthest
     /// segment sent since: a connection whose IRS is that ISN may acknowledge no further.
     pub sent_since_syn: Vec<(SeqNumber, SeqNumber)>,
+    /// A SYN was forgotten to make room: a later SYN with its ISN would start the count
+    /// afresh, so no bound is known any more.
+    pub forgot_syns: bool,
     pub peer_window: u16,
     /// The peer's last SYN offered timestamps.
     pub peer_syn_ts: bool,
@@ -81,14 +84,18 @@ impl Flow {
             peer_nxt: isn,
             peer_acked: SeqNumber(0),
             sent_since_syn: Vec::new(),
+            forgot_syns: false,
             peer_window: window,
             peer_syn_ts: false,
         }
     }
 
     /// The end of everything the peer sent on the connection whose IRS is `irs`, if the
-    /// peer remembers that SYN.
+    /// peer remembers that SYN (and has forgotten none it might be confused with).
     pub fn sent_after(&self, irs: SeqNumber) -> Option<SeqNumber> {
+        if self.forgot_syns {
+            return None;
+        }
         self.sent_since_syn.iter().find(|&&(isn, _)| isn == irs).map(|&(_, high)| high)
     }
 
@@ -378,6 +385,7 @@ impl Peer {
         {
             if flow.sent_since_syn.len() >= SYNS_REMEMBERED {
                 flow.sent_since_syn.remove(0);
+                flow.forgot_syns = true;
             }
             flow.sent_since_syn.push((repr.seq_number, end));
         }
