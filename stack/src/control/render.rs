@@ -333,6 +333,7 @@ mod tests {
                 ("timeouts", 0),
             ]),
             xsk: counters(&[("fill_ring_empty", n as u64)]),
+            worker_loop: counters(&[("iterations", packets * 10), ("busy_us", packets / 10)]),
             ..WorkerSnapshot::new(n, n as u32, Some(n + 1), MODE_COPY)
         }
     }
@@ -377,6 +378,10 @@ retransmitted_segments      5     0      5      1.0
 XSK              W0  W1  TOTAL  PER S
 fill_ring_empty   0   1      1    0.0
 
+LOOP            W0     W1   TOTAL     PER S
+iterations  300000  20000  320000  100000.0
+busy_us       3000    200    3200    1000.0
+
 XDP         TOTAL    PER S
 redirected  32000  10000.0
 passed          7      0.0
@@ -391,6 +396,7 @@ passed          7      0.0
         cur.workers[0].drops.clear();
         cur.workers[0].iface.clear();
         cur.workers[0].xsk.clear();
+        cur.workers[0].worker_loop.clear();
         cur.xdp = None;
         let expected = "\
 sluice pid 4242 on veth0: up 40.0s, 1 worker; rates averaged since start
@@ -406,6 +412,8 @@ segments_in             4000   4000  100.0
 retransmitted_segments     0      0    0.0
 
 XSK: none
+
+LOOP: none
 
 XDP: no program counters
 ";
