@@ -289,8 +289,11 @@ fn http_echo_closes_slow_heads_and_idle_keepalive_connections() {
     use sluice::apps::http::{HttpEchoConfig, HttpTimeouts};
     use sluice::apps::HttpEchoService;
     use std::time::{Duration, Instant};
-    let timeouts =
-        HttpTimeouts { request_head: Duration::from_millis(400), keepalive: Duration::from_millis(700) };
+    let timeouts = HttpTimeouts {
+        request_head: Duration::from_millis(400),
+        keepalive: Duration::from_millis(700),
+        ..HttpTimeouts::DEFAULT
+    };
     let (server_devices, client_devices) = MemoryWire::pair(1, 1);
     let _server =
         start(1, server_devices, |_| HttpEchoService::with_timeouts(80, HttpEchoConfig::default(), timeouts));

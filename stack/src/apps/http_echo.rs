@@ -9,6 +9,13 @@
 //! Each connection runs the request-head or the keep-alive timeout of [`HttpTimeouts`];
 //! the deadlines wait in a [`DeadlineQueue`] that `poll` drains, so expiry never scans
 //! the connections.
+//!
+//! When the server closes first (after an error response or `Connection: close`) it
+//! closes lingering, as nginx does (RFC 9112 §9.6): the FIN follows the last response,
+//! and what the client still sends is read and dropped until the client closes too or
+//! the lingering timeouts end it. Closing with unread bytes would make TCP answer with a
+//! RST (RFC 9293 §3.6.1, RFC 2525 §2.17), and a RST makes the client's TCP throw away
+//! the response it has not read yet.
 
 use core::net::SocketAddrV4;
 use std::collections::HashMap;
@@ -41,6 +48,8 @@ struct Session {
     deadline: Option<Instant>,
     /// The deadline of this session's live entry in the queue, if any.
     queued_at: Option<Instant>,
+    /// While lingering: when the lingering close ends at the latest.
+    linger_until: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -85,11 +94,51 @@ impl HttpEchoService {
     /// Sends pending responses, then feeds received bytes, until either side blocks.
     fn serve(&mut self, ctx: &mut Ctx<'_>, conn: SocketHandle) {
         let Some(session) = self.sessions.get_mut(&conn) else { return };
-        if drive(ctx, conn, &mut session.http) == Drive::Close {
+        if session.linger_until.is_some() {
+            self.linger(ctx, conn);
+            return;
+        }
+        match drive(ctx, conn, &mut session.http) {
+            Drive::Wait => self.update_timer(ctx.now(), conn),
+            Drive::Close => self.finish(ctx, conn),
+            Drive::Linger => self.start_lingering(ctx, conn),
+        }
+    }
+
+    /// Sends the FIN after the last response and starts draining the client.
+    fn start_lingering(&mut self, ctx: &mut Ctx<'_>, conn: SocketHandle) {
+        if ctx.shutdown_write(conn).is_err() {
             self.finish(ctx, conn);
             return;
         }
-        self.update_timer(ctx.now(), conn);
+        let Some(session) = self.sessions.get_mut(&conn) else { return };
+        session.linger_until = Some(ctx.now() + self.timeouts.lingering_time);
+        self.timeout_counters.lingering_closes += 1;
+        self.linger(ctx, conn);
+    }
+
+    /// Reads and drops what the client sends; closes at its end of stream. Each byte
+    /// read restarts `lingering_timeout`, within `lingering_time` of the start.
+    fn linger(&mut self, ctx: &mut Ctx<'_>, conn: SocketHandle) {
+        let mut drained = false;
+        let peer_done = loop {
+            match ctx.recv_in_place(conn, |data| (data.len(), data.len())) {
+                Ok(Some(0)) | Err(SocketError::WouldBlock) => break false,
+                Ok(Some(_)) => drained = true,
+                Ok(None) | Err(_) => break true,
+            }
+        };
+        if peer_done {
+            self.finish(ctx, conn);
+            return;
+        }
+        let Some(session) = self.sessions.get_mut(&conn) else { return };
+        let Some(until) = session.linger_until else { return };
+        if drained || session.wait != HttpWait::Lingering {
+            session.wait = HttpWait::Lingering;
+            let deadline = (ctx.now() + self.timeouts.lingering_timeout).min(until);
+            self.set_deadline(conn, Some(deadline));
+        }
     }
 
     /// Starts the timeout that fits the connection's state, unless it is already running.
@@ -104,12 +153,19 @@ impl HttpEchoService {
             return;
         }
         session.wait = wait;
-        session.deadline = match wait {
+        let deadline = match wait {
             HttpWait::RequestHead => Some(now + self.timeouts.request_head),
             HttpWait::Keepalive => Some(now + self.timeouts.keepalive),
-            HttpWait::Busy => None,
+            HttpWait::Busy | HttpWait::Lingering => None,
         };
-        if let Some(deadline) = session.deadline {
+        self.set_deadline(conn, deadline);
+    }
+
+    /// Makes `deadline` the connection's timeout (`None`: no timeout runs).
+    fn set_deadline(&mut self, conn: SocketHandle, deadline: Option<Instant>) {
+        let Some(session) = self.sessions.get_mut(&conn) else { return };
+        session.deadline = deadline;
+        if let Some(deadline) = deadline {
             // A later deadline is found by re-queueing when the earlier entry surfaces.
             if session.queued_at.is_none_or(|queued| deadline < queued) {
                 session.queued_at = Some(deadline);
@@ -149,6 +205,7 @@ impl HttpEchoService {
                     match session.wait {
                         HttpWait::RequestHead => self.timeout_counters.request_head += 1,
                         HttpWait::Keepalive => self.timeout_counters.keepalive += 1,
+                        HttpWait::Lingering => self.timeout_counters.lingering_expired += 1,
                         HttpWait::Busy => {}
                     }
                     self.finish(ctx, conn);
@@ -179,7 +236,14 @@ impl Handler for HttpEchoService {
         let http = self.pool.pop().unwrap_or_else(|| HttpEchoConnection::new(self.config));
         let generation = self.next_generation;
         self.next_generation += 1;
-        let session = Session { http, generation, wait: HttpWait::Busy, deadline: None, queued_at: None };
+        let session = Session {
+            http,
+            generation,
+            wait: HttpWait::Busy,
+            deadline: None,
+            queued_at: None,
+            linger_until: None,
+        };
         self.sessions.insert(conn, session);
         let _ = ctx.set_nodelay(conn, true);
         self.serve(ctx, conn);
@@ -204,16 +268,42 @@ impl Handler for HttpEchoService {
     fn poll_at(&self, _now: Instant) -> Option<Instant> {
         self.deadlines.next()
     }
+
+    fn counters(&self, out: &mut Vec<(&'static str, u64)>) {
+        let mut served = self.counters;
+        for session in self.sessions.values() {
+            served += *session.http.counters();
+        }
+        let timeouts = self.timeout_counters;
+        out.extend([
+            ("http_connections_now", self.sessions.len() as u64),
+            ("http_requests", served.requests),
+            ("http_continues", served.continues),
+            ("http_ok", served.ok),
+            ("http_bad_request", served.bad_request),
+            ("http_content_too_large", served.content_too_large),
+            ("http_header_fields_too_large", served.header_fields_too_large),
+            ("http_not_implemented", served.not_implemented),
+            ("http_version_not_supported", served.version_not_supported),
+            ("http_request_head_timeouts", timeouts.request_head),
+            ("http_keepalive_timeouts", timeouts.keepalive),
+            ("http_lingering_closes", timeouts.lingering_closes),
+            ("http_lingering_expired", timeouts.lingering_expired),
+        ]);
+    }
 }
 #[derive(Debug, PartialEq, Eq)]
 enum Drive {
     /// Waiting for the peer's bytes or for room in the send buffer.
     Wait,
-    /// Done (or failed): close the connection.
+    /// The peer has closed (or the connection failed): close it.
     Close,
+    /// Every response is in the send buffer and the server closes first: linger.
+    Linger,
 }
 
 fn drive(ctx: &mut Ctx<'_>, conn: SocketHandle, session: &mut HttpEchoConnection) -> Drive {
+    let mut peer_done = false;
     loop {
         // Output first: the state machine takes input only while it has room.
         while !session.output().is_empty() {
@@ -225,7 +315,7 @@ fn drive(ctx: &mut Ctx<'_>, conn: SocketHandle, session: &mut HttpEchoConnection
         }
         if session.should_close() {
             // Every response is in the send buffer: the FIN follows it.
-            return Drive::Close;
+            return if peer_done { Drive::Close } else { Drive::Linger };
         }
         if !session.wants_input() {
             return Drive::Wait;
@@ -238,7 +328,10 @@ fn drive(ctx: &mut Ctx<'_>, conn: SocketHandle, session: &mut HttpEchoConnection
             // Took nothing while wanting input, with no output to send: nothing can move.
             Ok(Some(0)) if session.output().is_empty() => return Drive::Wait,
             Ok(Some(_)) => {}
-            Ok(None) => session.on_eof(),
+            Ok(None) => {
+                peer_done = true;
+                session.on_eof();
+            }
             Err(SocketError::WouldBlock) => return Drive::Wait,
             Err(_) => return Drive::Close,
         }

@@ -79,12 +79,13 @@ pub fn render_stat(prev: Option<&Snapshot>, cur: &Snapshot) -> String {
     );
     traffic_table(&baseline, cur).render(&mut out);
 
-    let sections: [(&str, Counters, Option<&str>); 5] = [
+    let sections: [(&str, Counters, Option<&str>); 6] = [
         ("DROPS", |w| &w.drops, None),
         ("IFACE", |w| &w.iface, None),
         ("TCP", |w| &w.tcp, Some(RETRANSMISSIONS)),
         ("XSK", |w| &w.xsk, None),
         ("LOOP", |w| &w.worker_loop, None),
+        ("APP", |w| &w.app, None),
     ];
     for (title, counters, always) in sections {
         out.push('\n');
@@ -334,6 +335,7 @@ mod tests {
             ]),
             xsk: counters(&[("fill_ring_empty", n as u64)]),
             worker_loop: counters(&[("iterations", packets * 10), ("busy_us", packets / 10)]),
+            app: counters(&[("http_requests", packets / 4)]),
             ..WorkerSnapshot::new(n, n as u32, Some(n + 1), MODE_COPY)
         }
     }
@@ -382,6 +384,9 @@ LOOP            W0     W1   TOTAL     PER S
 iterations  300000  20000  320000  100000.0
 busy_us       3000    200    3200    1000.0
 
+APP              W0   W1  TOTAL   PER S
+http_requests  7500  500   8000  2500.0
+
 XDP         TOTAL    PER S
 redirected  32000  10000.0
 passed          7      0.0
@@ -397,6 +402,7 @@ passed          7      0.0
         cur.workers[0].iface.clear();
         cur.workers[0].xsk.clear();
         cur.workers[0].worker_loop.clear();
+        cur.workers[0].app.clear();
         cur.xdp = None;
         let expected = "\
 sluice pid 4242 on veth0: up 40.0s, 1 worker; rates averaged since start
@@ -414,6 +420,8 @@ retransmitted_segments     0      0    0.0
 XSK: none
 
 LOOP: none
+
+APP: none
 
 XDP: no program counters
 ";

@@ -75,6 +75,10 @@ pub struct WorkerSnapshot {
     /// real load: its rate over a second is the busy fraction in millionths).
     #[serde(default)]
     pub worker_loop: Vec<(String, u64)>,
+    /// The in-worker application's counters ([`crate::worker::Handler::counters`]; the
+    /// HTTP echo server's requests, responses by status and timeouts).
+    #[serde(default)]
+    pub app: Vec<(String, u64)>,
     pub sockets: Vec<SocketRow>,
 }
 
@@ -136,6 +140,7 @@ impl WorkerSnapshot {
             tcp: Vec::new(),
             xsk: Vec::new(),
             worker_loop: Vec::new(),
+            app: Vec::new(),
             sockets: Vec::new(),
         }
     }

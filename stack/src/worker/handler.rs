@@ -9,7 +9,7 @@
 
 use core::net::SocketAddrV4;
 
-use crate::socket::{SocketError, SocketHandle, SocketSet};
+use crate::socket::{Readiness, SocketError, SocketHandle, SocketSet};
 use crate::time::Instant;
 use crate::wire::Ipv4Addr;
 
@@ -139,6 +139,45 @@ pub trait Handler: Send {
     /// When `poll` next needs to run, if the worker may sleep.
     fn poll_at(&self, _now: Instant) -> Option<Instant> {
         None
+    }
+
+    /// Appends the application's counters, for `sluice stat` (its APP section).
+    fn counters(&self, _out: &mut Vec<(&'static str, u64)>) {}
+}
+
+/// Tells `handler` what changed on `handle`, in the order a worker does: accepts on a
+/// listener, then connected, readable, writable and closed; nothing for a connection
+/// the handler closed earlier in this round.
+pub(crate) fn dispatch_event<H: Handler + ?Sized>(
+    handler: &mut H,
+    ctx: &mut Ctx<'_>,
+    handle: SocketHandle,
+    readiness: Readiness,
+) {
+    if ctx.closed_now.contains(&handle) {
+        return;
+    }
+    if ctx.sockets.is_listener(handle) {
+        while let Ok((conn, peer)) = ctx.sockets.accept(handle) {
+            handler.on_accept(ctx, conn, peer);
+        }
+        return;
+    }
+    if readiness.connected {
+        if let Some(at) = ctx.connecting.iter().position(|&h| h == handle) {
+            ctx.connecting.swap_remove(at);
+            handler.on_connected(ctx, handle);
+        }
+    }
+    if readiness.readable && !ctx.closed_now.contains(&handle) {
+        handler.on_readable(ctx, handle);
+    }
+    if readiness.writable && !ctx.closed_now.contains(&handle) {
+        handler.on_writable(ctx, handle);
+    }
+    if (readiness.closed || readiness.error) && !ctx.closed_now.contains(&handle) {
+        ctx.connecting.retain(|&h| h != handle);
+        handler.on_closed(ctx, handle);
     }
 }
 

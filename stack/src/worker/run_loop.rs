@@ -14,7 +14,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use super::blocking_state::BlockingSockets;
 use super::command::Command;
 use super::device::QueueDevice;
-use super::handler::{Ctx, Handler};
+use super::handler::{dispatch_event, Ctx, Handler};
 use super::runtime::{PollMode, Shared};
 use super::view::WorkerView;
 use super::wake::poll_readable;
@@ -209,31 +209,7 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
             connecting: &mut self.connecting,
             closed_now: &mut self.closed_now,
         };
-        if ctx.closed_now.contains(&handle) {
-            return;
-        }
-        if ctx.sockets.is_listener(handle) {
-            while let Ok((conn, peer)) = ctx.sockets.accept(handle) {
-                self.handler.on_accept(&mut ctx, conn, peer);
-            }
-            return;
-        }
-        if readiness.connected {
-            if let Some(at) = ctx.connecting.iter().position(|&h| h == handle) {
-                ctx.connecting.swap_remove(at);
-                self.handler.on_connected(&mut ctx, handle);
-            }
-        }
-        if readiness.readable && !ctx.closed_now.contains(&handle) {
-            self.handler.on_readable(&mut ctx, handle);
-        }
-        if readiness.writable && !ctx.closed_now.contains(&handle) {
-            self.handler.on_writable(&mut ctx, handle);
-        }
-        if (readiness.closed || readiness.error) && !ctx.closed_now.contains(&handle) {
-            ctx.connecting.retain(|&h| h != handle);
-            self.handler.on_closed(&mut ctx, handle);
-        }
+        dispatch_event(&mut self.handler, &mut ctx, handle, readiness);
     }
 
     fn apply(&mut self, now: Instant, command: Command) {
@@ -305,6 +281,8 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
             Command::Inspect(inspect) => {
                 let mut device_counters = Vec::new();
                 self.device.counters(&mut device_counters);
+                let mut app_counters = Vec::new();
+                self.handler.counters(&mut app_counters);
                 inspect(&WorkerView {
                     worker: self.index,
                     core: self.core,
@@ -316,6 +294,7 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
                     iterations: self.iterations,
                     idle_iterations: self.idle_iterations,
                     busy: self.busy,
+                    app_counters,
                 });
             }
         }

@@ -18,4 +18,6 @@ pub struct WorkerView<'a> {
     pub idle_iterations: u64,
     /// Time spent in iterations that did work.
     pub busy: Duration,
+    /// The handler's counters ([`Handler::counters`](super::Handler::counters)).
+    pub app_counters: Vec<(&'static str, u64)>,
 }

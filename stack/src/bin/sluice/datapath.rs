@@ -296,6 +296,7 @@ impl SnapshotSource for Snapshots {
                 ("idle_iterations".to_owned(), view.idle_iterations),
                 ("busy_us".to_owned(), view.busy.as_micros() as u64),
             ];
+            worker.app = view.app_counters.iter().map(|&(name, n)| (name.to_owned(), n)).collect();
             worker
         });
         let xdp = self.program.counters().ok().map(|counters| XdpCountersSnapshot {

@@ -60,6 +60,15 @@ pub struct HttpOptions {
     /// keepalive_timeout).
     #[arg(long, value_name = "SECS", default_value_t = HttpTimeouts::DEFAULT.keepalive.as_secs_f64())]
     keepalive_timeout: f64,
+    /// After an error response or `Connection: close`, the server sends its FIN and
+    /// reads and drops what the client still sends (so a RST does not destroy the
+    /// response) for at most this many seconds (nginx lingering_time).
+    #[arg(long, value_name = "SECS", default_value_t = HttpTimeouts::DEFAULT.lingering_time.as_secs_f64())]
+    lingering_time: f64,
+    /// ...and stops earlier when the client sends nothing for this many seconds (nginx
+    /// lingering_timeout).
+    #[arg(long, value_name = "SECS", default_value_t = HttpTimeouts::DEFAULT.lingering_timeout.as_secs_f64())]
+    lingering_timeout: f64,
 }
 
 impl HttpOptions {
@@ -79,6 +88,8 @@ impl HttpOptions {
         HttpTimeouts {
             request_head: std::time::Duration::from_secs_f64(self.header_timeout.max(0.0)),
             keepalive: std::time::Duration::from_secs_f64(self.keepalive_timeout.max(0.0)),
+            lingering_time: std::time::Duration::from_secs_f64(self.lingering_time.max(0.0)),
+            lingering_timeout: std::time::Duration::from_secs_f64(self.lingering_timeout.max(0.0)),
         }
     }
 }
@@ -243,6 +254,14 @@ impl sluice::worker::Handler for AnyService {
             AnyService::Udp(s) => s.poll_at(now),
             AnyService::Http(s) => s.poll_at(now),
             AnyService::Tcp(_) => None,
+        }
+    }
+
+    fn counters(&self, out: &mut Vec<(&'static str, u64)>) {
+        match self {
+            AnyService::Tcp(s) => s.counters(out),
+            AnyService::Udp(s) => s.counters(out),
+            AnyService::Http(s) => s.counters(out),
         }
     }
 }
