@@ -8,8 +8,9 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use super::stats::DropReason;
 use crate::wire::checksum;
-use crate::wire::Ipv4Addr;
+use crate::wire::{IpProtocol, Ipv4Addr, Ipv4Repr};
 
 /// Whether the warning has been logged in this process.
 static WARNED: AtomicBool = AtomicBool::new(false);
@@ -21,6 +22,23 @@ pub fn holds_pseudo_header_sum(field: u16, src: Ipv4Addr, dst: Ipv4Addr, protoco
     let pseudo = checksum::pseudo_header(src, dst, protocol, length);
     let normal = |sum: u16| if sum == 0xffff { 0 } else { sum };
     normal(field) == normal(pseudo)
+}
+
+/// The drop reason for a TCP or UDP segment whose checksum failed: `partial_checksum` when
+/// the field holds just the pseudo-header sum (and the fix is logged once), else `general`.
+pub(crate) fn drop_reason(
+    field: u16,
+    ip: &Ipv4Repr,
+    protocol: IpProtocol,
+    len: u16,
+    general: DropReason,
+) -> DropReason {
+    if holds_pseudo_header_sum(field, ip.src_addr, ip.dst_addr, protocol.into(), len) {
+        warn_once(ip.src_addr);
+        DropReason::PartialChecksum
+    } else {
+        general
+    }
 }
 
 /// Logs, once per process, that `src` sends partial checksums and which command fixes it.
