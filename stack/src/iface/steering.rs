@@ -8,13 +8,16 @@
 //! frames are handed to their owner. ARP replies are shared with every worker, so each
 //! worker's neighbour cache learns what any of them asked for.
 //!
-//! The check reads four fixed header fields and never rejects a frame: anything it cannot
-//! classify stays local and meets the full validation there.
+//! The check reads the headers through the checked wire views (no checksums) and never
+//! rejects a frame: anything it cannot classify stays local and meets the full validation
+//! there. Fragments stay local too: they are reassembled where they land.
 
 use core::net::SocketAddrV4;
 
 use crate::socket::{FourTuple, PortShare, EPHEMERAL_FIRST};
-use crate::wire::Ipv4Addr;
+use crate::wire::{
+    ArpOperation, ArpPacket, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket,
+};
 
 /// This worker's place among the workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,61 +60,55 @@ pub enum HandoffTarget {
     AllOthers,
 }
 
-const ETHERTYPE_VLAN: u16 = 0x8100;
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_ARP: u16 = 0x0806;
-const ARP_REPLY: u16 = 2;
-const PROTO_TCP: u8 = 6;
-const PROTO_UDP: u8 = 17;
-const TCP_SYN: u8 = 0x02;
-const TCP_ACK: u8 = 0x10;
-
 impl Steering {
     pub fn classify(&self, frame: &[u8]) -> Verdict {
         if self.workers <= 1 {
             return Verdict::Local;
         }
-        let mut l3 = 14;
-        let mut ethertype = be16(frame, 12);
-        if ethertype == Some(ETHERTYPE_VLAN) {
-            l3 = 18;
-            ethertype = be16(frame, 16);
-        }
-        match ethertype {
-            Some(ETHERTYPE_ARP) if be16(frame, l3 + 6) == Some(ARP_REPLY) => Verdict::LocalAndShare,
-            Some(ETHERTYPE_IPV4) => self.classify_ipv4(frame, l3),
+        let Ok(eth) = EthernetFrame::new_checked(frame) else { return Verdict::Local };
+        match eth.ethertype() {
+            EtherType::Arp => match ArpPacket::new_checked(eth.payload()) {
+                Ok(arp) if arp.operation() == ArpOperation::Reply => Verdict::LocalAndShare,
+                _ => Verdict::Local,
+            },
+            EtherType::Ipv4 => match Ipv4Packet::new_checked(eth.payload()) {
+                Ok(ip) => self.classify_ipv4(&ip),
+                Err(_) => Verdict::Local,
+            },
             _ => Verdict::Local,
         }
     }
 
-    fn classify_ipv4(&self, frame: &[u8], l3: usize) -> Verdict {
-        let (Some(&version_ihl), Some(flags_offset), Some(&protocol)) =
-            (frame.get(l3), be16(frame, l3 + 6), frame.get(l3 + 9))
-        else {
-            return Verdict::Local;
-        };
-        // A later fragment carries no ports; it is reassembled where it lands.
-        if flags_offset & 0x1fff != 0 || version_ihl >> 4 != 4 || !matches!(protocol, PROTO_TCP | PROTO_UDP) {
+    fn classify_ipv4(&self, ip: &Ipv4Packet<&[u8]>) -> Verdict {
+        // A fragment is reassembled where it lands (its followers carry no ports).
+        if ip.is_fragment() {
             return Verdict::Local;
         }
-        let l4 = l3 + usize::from(version_ihl & 0x0f) * 4;
-        let Some(dst_port) = be16(frame, l4 + 2) else { return Verdict::Local };
-        if dst_port < EPHEMERAL_FIRST {
-            return match (protocol, frame.get(l4 + 13), be16(frame, l4), frame.get(l3 + 12..l3 + 20)) {
-                // A SYN opens a connection here; anything else may belong to another worker.
-                (PROTO_TCP, Some(&flags), Some(src_port), Some(addrs))
-                    if flags & (TCP_SYN | TCP_ACK) != TCP_SYN =>
-                {
-                    let src = Ipv4Addr::new(addrs[0], addrs[1], addrs[2], addrs[3]);
-                    let dst = Ipv4Addr::new(addrs[4], addrs[5], addrs[6], addrs[7]);
-                    Verdict::LocalIfOwned(FourTuple {
-                        local: SocketAddrV4::new(dst, dst_port),
-                        remote: SocketAddrV4::new(src, src_port),
-                    })
+        let dst_port = match ip.next_header() {
+            IpProtocol::Tcp => match TcpPacket::new_checked(ip.payload()) {
+                Ok(tcp) => {
+                    let dst_port = tcp.dst_port();
+                    // A SYN opens a connection here; anything else to a listening port
+                    // may belong to a connection another worker owns.
+                    if dst_port < EPHEMERAL_FIRST {
+                        if tcp.syn() && !tcp.ack() {
+                            return Verdict::Local;
+                        }
+                        return Verdict::LocalIfOwned(FourTuple {
+                            local: SocketAddrV4::new(ip.dst_addr(), dst_port),
+                            remote: SocketAddrV4::new(ip.src_addr(), tcp.src_port()),
+                        });
+                    }
+                    dst_port
                 }
-                _ => Verdict::Local,
-            };
-        }
+                Err(_) => return Verdict::Local,
+            },
+            IpProtocol::Udp => match UdpPacket::new_checked(ip.payload()) {
+                Ok(udp) if udp.dst_port() >= EPHEMERAL_FIRST => udp.dst_port(),
+                _ => return Verdict::Local,
+            },
+            _ => return Verdict::Local,
+        };
         match PortShare::owner_of(dst_port, self.workers) {
             owner if owner == self.worker => Verdict::Local,
             owner => Verdict::HandOff(owner),
@@ -119,14 +116,12 @@ impl Steering {
     }
 }
 
-fn be16(frame: &[u8], at: usize) -> Option<u16> {
-    let bytes = frame.get(at..at + 2)?;
-    Some(u16::from_be_bytes([bytes[0], bytes[1]]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TCP_SYN: u8 = 0x02;
+    const TCP_ACK: u8 = 0x10;
 
     fn tcp_frame(dst_port: u16, vlan: bool) -> Vec<u8> {
         let mut frame = vec![0u8; 12];
@@ -136,11 +131,15 @@ mod tests {
         frame.extend_from_slice(&[0x08, 0x00]);
         let mut ip = [0u8; 20];
         ip[0] = 0x45;
-        ip[9] = PROTO_TCP;
+        ip[2..4].copy_from_slice(&40u16.to_be_bytes());
+        ip[9] = 6;
         frame.extend_from_slice(&ip);
-        frame.extend_from_slice(&[0x00, 0x50]);
-        frame.extend_from_slice(&dst_port.to_be_bytes());
-        frame.extend_from_slice(&[0u8; 16]);
+        let mut tcp = [0u8; 20];
+        tcp[0..2].copy_from_slice(&80u16.to_be_bytes());
+        tcp[2..4].copy_from_slice(&dst_port.to_be_bytes());
+        tcp[12] = 0x50;
+        tcp[13] = TCP_ACK;
+        frame.extend_from_slice(&tcp);
         frame
     }
 
@@ -159,6 +158,32 @@ mod tests {
         assert_eq!(steering.classify(&syn), Verdict::Local, "a SYN opens the connection where it lands");
         let single = Steering { worker: 0, workers: 1 };
         assert_eq!(single.classify(&tcp_frame(50_001, false)), Verdict::Local);
+    }
+
+    fn udp_frame(dst_port: u16) -> Vec<u8> {
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x08, 0x00]);
+        let mut ip = [0u8; 20];
+        ip[0] = 0x45;
+        ip[2..4].copy_from_slice(&30u16.to_be_bytes());
+        ip[9] = 17;
+        frame.extend_from_slice(&ip);
+        frame.extend_from_slice(&53u16.to_be_bytes());
+        frame.extend_from_slice(&dst_port.to_be_bytes());
+        frame.extend_from_slice(&10u16.to_be_bytes());
+        frame.extend_from_slice(&[0, 0, b'h', b'i']);
+        frame
+    }
+
+    #[test]
+    fn udp_to_an_ephemeral_port_goes_to_its_owner_and_fragments_stay() {
+        let steering = Steering { worker: 0, workers: 2 };
+        assert_eq!(steering.classify(&udp_frame(50_001)), Verdict::HandOff(1));
+        assert_eq!(steering.classify(&udp_frame(50_000)), Verdict::Local);
+        assert_eq!(steering.classify(&udp_frame(53)), Verdict::Local, "a server port: where it lands");
+        let mut first_fragment = udp_frame(50_001);
+        first_fragment[14 + 6] = 0x20; // MF
+        assert_eq!(steering.classify(&first_fragment), Verdict::Local, "reassembled where it lands");
     }
 
     #[test]
