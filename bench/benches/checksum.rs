@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sluice::wire::checksum;
+use sluice_core::wire::checksum;
 
 fn data(c: &mut Criterion) {
     let mut group = c.benchmark_group("checksum");

@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sluice::apps::http::{HttpEchoConfig, HttpEchoConnection};
+use sluice_core::apps::http::{HttpEchoConfig, HttpEchoConnection};
 
 const WRK_GET: &[u8] = b"GET / HTTP/1.1\r\nHost: 10.0.0.2:8080\r\n\r\n";
 const CURL_GET: &[u8] =

@@ -14,12 +14,12 @@
 use core::net::SocketAddrV4;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sluice::iface::{Interface, InterfaceConfig};
-use sluice::sim::SimDevice;
-use sluice::socket::{SocketSet, SocketSetConfig};
-use sluice::tcp::TcpConfig;
-use sluice::time::Instant;
-use sluice::wire::{
+use sluice_core::iface::{Interface, InterfaceConfig};
+use sluice_core::sim::SimDevice;
+use sluice_core::socket::{SocketSet, SocketSetConfig};
+use sluice_core::tcp::TcpConfig;
+use sluice_core::time::Instant;
+use sluice_core::wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr, IpProtocol,
     Ipv4Addr, Ipv4Cidr, Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
 };

@@ -13,8 +13,8 @@
 //! it transmits into. Poll one interface with `pair.end(Side::A)`, the other with
 //! `pair.end(Side::B)`.
 
-use sluice::phy::{Device, DeviceCaps, RxToken, TxToken};
-use sluice::time::Instant;
+use sluice_core::phy::{Device, DeviceCaps, RxToken, TxToken};
+use sluice_core::time::Instant;
 
 /// Ethernet header with an 802.1Q tag: the most a frame adds to the IP MTU.
 const LINK_HEADER_MAX: usize = 18;

@@ -9,11 +9,11 @@
 
 use core::net::SocketAddrV4;
 
-use sluice::iface::{Interface, InterfaceConfig};
-use sluice::socket::{SocketError, SocketHandle, SocketSet, SocketSetConfig};
-use sluice::tcp::{State, TcpConfig};
-use sluice::time::{Duration, Instant};
-use sluice::wire::{EthernetAddress, Ipv4Addr, Ipv4Cidr};
+use sluice_core::iface::{Interface, InterfaceConfig};
+use sluice_core::socket::{SocketError, SocketHandle, SocketSet, SocketSetConfig};
+use sluice_core::tcp::{State, TcpConfig};
+use sluice_core::time::{Duration, Instant};
+use sluice_core::wire::{EthernetAddress, Ipv4Addr, Ipv4Cidr};
 
 use crate::pair::{DevicePair, Side};
 

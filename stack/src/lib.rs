@@ -1,31 +1,20 @@
 //! Sluice: a userspace TCP/IP stack for AF_XDP kernel bypass.
 //!
-//! The protocol core is pure (DESIGN.md): it never reads a clock, never makes a system
-//! call. Callers pass the current [`time::Instant`] and a [`phy::Device`]; the core returns
-//! frames to send and the next deadline at which it wants to be polled.
+//! The protocol core is the crate `sluice-core` (pure: no clock, no system call, no C
+//! toolchain), re-exported here under the same paths. This crate adds the datapath:
 //!
-//! - [`wire`]: zero-copy views and parsed representations of every header.
-//! - [`phy`]: the device trait that links the core to a wire.
-//! - [`iface`]: the interface layer: addresses, ARP, IPv4 in and out, fragments, ICMP.
-//! - [`socket`]: UDP and ICMP sockets.
-//! - [`dns`]: the stub resolver (`gethostbyname`).
-//! - [`apps`]: small services (UDP echo, a DNS server) and the [`apps::App`] trait.
+//! - [`xdp`]: the XDP steering program (compiled from `ebpf/` by build.rs) and AF_XDP
+//!   sockets.
+//! - [`worker`]: the pinned per-queue run loop that drives the core, the cross-worker
+//!   handoff, the blocking socket API, and in-memory devices.
 //! - [`control`]: the control socket through which `sluice stat` and `netstat` read a
 //!   running process.
-//! - [`trace`]: tcpdump-style one-line descriptions of frames.
-//! - [`xdp`]: the kernel-bypass datapath: the XDP steering program and AF_XDP sockets.
-//! - [`sim`]: the deterministic network simulator used by tests, benchmarks and the demo.
+//!
+//! From the core: [`wire`], [`phy`], [`iface`], [`tcp`], [`socket`], [`dns`], [`apps`],
+//! [`trace`], [`time`] and [`sim`].
 
-pub mod apps;
+pub use sluice_core::{apps, dns, iface, phy, sim, socket, tcp, time, trace, wire};
+
 pub mod control;
-pub mod dns;
-pub mod iface;
-pub mod phy;
-pub mod sim;
-pub mod socket;
-pub mod tcp;
-pub mod time;
-pub mod trace;
-pub mod wire;
 pub mod worker;
 pub mod xdp;

@@ -2,7 +2,7 @@
 //!
 //! cargo-fuzz passes unstable `-Z` flags to rustc (sanitizer coverage), which stable
 //! accepts only with `RUSTC_BOOTSTRAP=1`; that is set for the fuzz crate's builds alone,
-//! which have their own workspace and target directory (stack/fuzz).
+//! which have their own workspace and target directory (core/fuzz).
 //!
 //! Sanitizer: AddressSanitizer works on stable too (its runtime ships with rust-std), but
 //! measured on the ethernet target it runs about 5 times fewer inputs per second
@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use crate::cmd::Cmd;
 
 /// The cargo-fuzz project, relative to the workspace root.
-pub const FUZZ_DIR: &str = "stack/fuzz";
+pub const FUZZ_DIR: &str = "core/fuzz";
 
 /// The sanitizer of `cargo xtask test`'s bounded runs (see the module doc).
 pub const BOUNDED_SANITIZER: Sanitizer = Sanitizer::None;
@@ -56,7 +56,7 @@ fn cargo_fuzz(subcommand: &str, sanitizer: Sanitizer) -> Cmd {
     }
 }
 
-/// The targets declared as `[[bin]]` in stack/fuzz/Cargo.toml, as cargo-fuzz reads them.
+/// The targets declared as `[[bin]]` in core/fuzz/Cargo.toml, as cargo-fuzz reads them.
 pub fn targets() -> Result<Vec<String>> {
     let listed = Cmd::cargo().args(["fuzz", "list", "--fuzz-dir", FUZZ_DIR]).read()?;
     let targets: Vec<String> =
@@ -72,7 +72,7 @@ pub fn build_bounded() -> Result<()> {
     cargo_fuzz("build", BOUNDED_SANITIZER).run()
 }
 
-/// Fuzzes `target` for `duration` with its corpus in stack/fuzz/corpus/<target>, output in
+/// Fuzzes `target` for `duration` with its corpus in core/fuzz/corpus/<target>, output in
 /// a log file; fails on any crash, leak, timeout or out-of-memory, showing the log's end.
 pub fn run_bounded(root: &Path, target: &str, duration: Duration) -> Result<()> {
     let log_dir = root.join(FUZZ_DIR).join("target").join("logs");

@@ -121,10 +121,10 @@ enum Task {
     },
     /// Runs one fuzz target: until a crash or Ctrl-C, or for --secs seconds.
     Fuzz {
-        /// A target declared in stack/fuzz/Cargo.toml (e.g. `ethernet`).
+        /// A target declared in core/fuzz/Cargo.toml (e.g. `ethernet`).
         target: String,
-        /// Corpus directories or single inputs to run instead of stack/fuzz/corpus/TARGET
-        /// (give a crash file from stack/fuzz/artifacts/TARGET to reproduce it).
+        /// Corpus directories or single inputs to run instead of core/fuzz/corpus/TARGET
+        /// (give a crash file from core/fuzz/artifacts/TARGET to reproduce it).
         inputs: Vec<PathBuf>,
         /// Stop after N seconds.
         #[arg(long, value_name = "N")]

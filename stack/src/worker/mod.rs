@@ -5,7 +5,8 @@
 //!   interface and socket set (shared-nothing: a connection belongs to one worker), and
 //!   stops them. Frames that reach the wrong worker are handed to their owner through
 //!   lock-free queues (see `iface::Steering`).
-//! - [`Handler`]: the in-worker event API, the fast path.
+//! - [`Handler`]: the in-worker event API, the fast path (defined in the core's
+//!   `apps`, re-exported here).
 //! - [`TcpListener`], [`TcpStream`], [`UdpSocket`]: the blocking API for threads.
 //! - [`MemoryDevice`]: an in-memory queue device, for tests and benchmarks without a NIC.
 //! - [`ImpairedDevice`]: loss and reordering injected at a device, for recovery tests.
@@ -16,8 +17,6 @@ mod clock;
 mod command;
 mod device;
 mod flows;
-mod handler;
-mod handler_app;
 mod impaired;
 mod memory;
 mod ports;
@@ -31,10 +30,9 @@ pub use clock::Clock;
 pub use command::{Accepted, Datagram};
 pub use device::QueueDevice;
 pub use flows::FlowTable;
-pub use handler::{Ctx, Handler, NoHandler};
-pub use handler_app::HandlerApp;
 pub use impaired::{ImpairedDevice, Impairment};
 pub use memory::{MemoryDevice, MemoryWire};
 pub use ports::{PortFilter, PortRegistrar};
 pub use runtime::{PollMode, Runtime, RuntimeConfig, RuntimeError, RuntimeHandle};
+pub use sluice_core::apps::{Ctx, Handler, HandlerApp, NoHandler};
 pub use view::WorkerView;

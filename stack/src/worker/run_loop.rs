@@ -14,10 +14,10 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use super::blocking_state::BlockingSockets;
 use super::command::Command;
 use super::device::QueueDevice;
-use super::handler::{dispatch_event, Ctx, Handler};
 use super::runtime::{PollMode, Shared};
 use super::view::WorkerView;
 use super::wake::poll_readable;
+use crate::apps::{dispatch_event, Ctx, Handler};
 use crate::iface::{HandoffTarget, Interface};
 use crate::socket::{FourTuple, PortChange, Readiness, SocketHandle, SocketSet};
 use crate::time::{Duration, Instant};
@@ -59,13 +59,13 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
     ) {
         let now = self.shared.clock.now();
         self.iface.attach(&mut self.sockets);
-        let result = self.handler.start(&mut Ctx {
-            sockets: &mut self.sockets,
+        let result = self.handler.start(&mut Ctx::new(
+            &mut self.sockets,
             now,
-            worker: self.index,
-            connecting: &mut self.connecting,
-            closed_now: &mut self.closed_now,
-        });
+            self.index,
+            &mut self.connecting,
+            &mut self.closed_now,
+        ));
         self.sync_ports();
         let failed = result.is_err();
         let _ = started.send((self.index, result));
@@ -132,13 +132,13 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
         busy |= self.iface.poll(now, &mut self.device, &mut self.sockets);
         self.pass_handoffs();
         busy |= self.dispatch_events(now);
-        self.handler.poll(&mut Ctx {
-            sockets: &mut self.sockets,
+        self.handler.poll(&mut Ctx::new(
+            &mut self.sockets,
             now,
-            worker: self.index,
-            connecting: &mut self.connecting,
-            closed_now: &mut self.closed_now,
-        });
+            self.index,
+            &mut self.connecting,
+            &mut self.closed_now,
+        ));
         self.blocking.poll_udp(&mut self.sockets, &mut self.udp_buf);
         if self.sockets.has_tx_ready() {
             // What the application just wrote leaves in this iteration's batch.
@@ -202,13 +202,8 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
     }
 
     fn dispatch_to_handler(&mut self, now: Instant, handle: SocketHandle, readiness: Readiness) {
-        let mut ctx = Ctx {
-            sockets: &mut self.sockets,
-            now,
-            worker: self.index,
-            connecting: &mut self.connecting,
-            closed_now: &mut self.closed_now,
-        };
+        let mut ctx =
+            Ctx::new(&mut self.sockets, now, self.index, &mut self.connecting, &mut self.closed_now);
         dispatch_event(&mut self.handler, &mut ctx, handle, readiness);
     }
 
