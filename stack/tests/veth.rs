@@ -18,7 +18,7 @@ use support::netns::run_in;
 use support::process::NsProcess;
 use support::skip;
 use support::sluice::{run_sluice, spawn_sluice, SluiceProcess};
-use support::veth::{VethPair, PEER_IP, SLUICE_CIDR, SLUICE_IP, STACK_IF};
+use support::veth::{VethPair, PEER_IF, PEER_IP, SLUICE_CIDR, SLUICE_IP, STACK_IF};
 
 /// 100 MB, the bulk transfers' size.
 const BULK: u64 = 100_000_000;
@@ -282,6 +282,34 @@ fn udp_echo_from_the_kernel_peer() {
     udp_echo_client(pair.peer_ns(), &echo_target(), 100, 1000);
     udp_echo_client(pair.peer_ns(), &echo_target(), 10, 1472);
     sluice.stop();
+}
+
+/// Issue 9, item 8: a peer that leaves UDP checksums to a TX offload (a veth's default)
+/// has its datagrams dropped as `partial_checksum`, and Sluice says once, on stderr,
+/// which command fixes it.
+#[test]
+#[ignore = "needs root: run by `cargo xtask test`"]
+fn partial_checksums_are_counted_and_explained() {
+    if !runnable() {
+        return;
+    }
+    let pair = VethPair::new(1);
+    let sluice = serve(&pair, &[], &["udp-echo"]);
+    run_in(pair.peer_ns(), "ethtool", &["-K", PEER_IF, "tx", "on"]);
+    let send = format!("for i in 1 2 3; do echo partial > /dev/udp/{SLUICE_IP}/7; done");
+    run_in(pair.peer_ns(), "bash", &["-c", &send]);
+    std::thread::sleep(Duration::from_millis(300));
+    let control = pair.control_path();
+    let stat = run_sluice(
+        pair.stack_ns(),
+        &["stat", "--control", &control, "--count", "1", "--json"],
+        SHORT_TIMEOUT,
+    );
+    stat.assert_success();
+    assert_eq!(json_counter(&stat.stdout, "partial_checksum"), 3, "{}", stat.text());
+    let finished = sluice.stop();
+    let warnings = finished.stderr.matches("ethtool -K PEER tx off").count();
+    assert_eq!(warnings, 1, "one warning naming the fix expected on stderr{}", finished.text());
 }
 
 #[test]

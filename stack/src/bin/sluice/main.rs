@@ -62,7 +62,14 @@ enum Command {
     Netstat(netstat::Options),
 }
 
+/// The environment variable that sets what is logged (tracing's filter syntax, e.g.
+/// `info` or `sluice=debug`); warnings and errors by default.
+const LOG_ENV: &str = "SLUICE_LOG";
+
 fn main() -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     match cli.command {
         Command::Demo { pcap, seed, loss, latency_us } => {
