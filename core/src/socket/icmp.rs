@@ -1,8 +1,9 @@
 //! ICMP echo ("ping") sockets, bound to an echo identifier as Linux's ping sockets are.
 
+use super::output::{Blocked, IpOutput, IpPayload, OutboundPacket, Sent};
 use super::ring::DatagramRing;
 use super::SocketError;
-use crate::wire::Ipv4Addr;
+use crate::wire::{Icmpv4Repr, Ipv4Addr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IcmpConfig {
@@ -84,6 +85,28 @@ impl IcmpSocket {
                 EchoReply { from: meta.addr, seq_no: meta.seq_no, len }
             })
             .ok_or(SocketError::WouldBlock)
+    }
+
+    /// Sends the oldest queued echo request through `out`; returns whether more wait.
+    pub(crate) fn dispatch(&mut self, out: &mut impl IpOutput) -> Result<bool, Blocked> {
+        let Some((meta, _)) = self.tx.peek() else { return Ok(false) };
+        let ident = self.ident.expect("a socket with queued data is bound");
+        let ttl = self.ttl;
+        let tx = &self.tx;
+        let sent = out.send(meta.addr, || {
+            let (meta, data) = tx.peek()?;
+            let request = Icmpv4Repr::EchoRequest { ident, seq_no: meta.seq_no, data };
+            Some(OutboundPacket {
+                src: Ipv4Addr::UNSPECIFIED,
+                ttl: Some(ttl),
+                dont_frag: false,
+                payload: IpPayload::Icmp(request),
+            })
+        })?;
+        if sent != Sent::Nothing {
+            self.tx.pop_with(|_, _| ());
+        }
+        Ok(!self.tx.is_empty())
     }
 
     pub(crate) fn deliver(&mut self, from: Ipv4Addr, seq_no: u16, data: &[u8]) -> bool {

@@ -17,10 +17,13 @@ use std::collections::{HashMap, VecDeque};
 use thiserror::Error;
 
 use crate::tcp::TcpConfig;
+use crate::time::Instant;
 use crate::wire::Ipv4Addr;
+use output::{Blocked, IpOutput};
 use tcp::TcpTables;
 
 pub mod icmp;
+pub mod output;
 mod port_ledger;
 mod ports;
 pub mod ring;
@@ -503,6 +506,24 @@ impl SocketSet {
                 }
             }
         }
+    }
+
+    /// Lets one ready socket send what it has through `out`: its oldest datagram, or a
+    /// connection's segments. Returns whether it has more to send.
+    pub(crate) fn dispatch(
+        &mut self,
+        handle: SocketHandle,
+        now: Instant,
+        out: &mut impl IpOutput,
+    ) -> Result<bool, Blocked> {
+        let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else { return Ok(false) };
+        let sent = match &mut *slot.socket {
+            Socket::Udp(socket) => return socket.dispatch(out),
+            Socket::Icmp(socket) => return socket.dispatch(out),
+            Socket::Tcp(TcpSocket::Connection(entry)) => entry.dispatch(now, &mut self.tcp.stats, out),
+            Socket::Tcp(TcpSocket::Listener(_) | TcpSocket::Idle { .. }) => return Ok(false),
+        };
+        self.tcp_dispatched(handle, sent)
     }
 
     pub fn has_tx_ready(&self) -> bool {

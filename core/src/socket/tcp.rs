@@ -10,6 +10,7 @@ use core::cmp::Reverse;
 use core::net::SocketAddrV4;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
+use super::output::{Blocked, IpOutput, IpPayload, OutboundPacket, Sent, DISPATCH_BATCH};
 use super::syn_queue::{SynQueue, SynTimer};
 use super::tcp_limits::{Admission, AgeQueue, TcpLimits};
 use super::{Socket, SocketError, SocketHandle, SocketSet, Transport};
@@ -17,8 +18,8 @@ use crate::tcp::config::SynCookieMode;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::syn_cookie::{self, CookieOptions};
 use crate::tcp::{
-    ChallengeAckBudget, Connection, InputContext, KeepaliveConfig, PassiveOpen, Segment, State, SynCookies,
-    TcpConfig, TcpError, TcpStats, DEFAULT_MSS,
+    ChallengeAckBudget, Connection, InputContext, KeepaliveConfig, PassiveOpen, State, SynCookies, TcpConfig,
+    TcpError, TcpStats, DEFAULT_MSS,
 };
 use crate::time::Instant;
 use crate::wire::{Ipv4Addr, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
@@ -723,7 +724,7 @@ impl SocketSet {
 
     /// Keeps the tables current after anything touched a connection: timers, the
     /// transmit list, events, the accept queue, and freeing finished connections.
-    pub(crate) fn tcp_changed(&mut self, handle: SocketHandle) {
+    fn tcp_changed(&mut self, handle: SocketHandle) {
         // One lookup of the slot serves the timer, the transmit list and the checks below.
         let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else {
             self.queue_event(handle);
@@ -1300,25 +1301,55 @@ impl SocketSet {
         conn.accepts_reuse(seg)
     }
 
-    /// The next segment a connection wants to send, with the source and destination.
-    pub(crate) fn tcp_next_segment(
+    /// Brings the tables up to date after a connection's dispatch. A connection waiting
+    /// for its next hop is taken off the transmit list (the interface puts it back once
+    /// the hop resolves); otherwise it is back on the list if it wants to send.
+    pub(super) fn tcp_dispatched(
         &mut self,
         handle: SocketHandle,
-        now: Instant,
-    ) -> Option<(Segment, Ipv4Addr, Ipv4Addr)> {
-        let tables = &mut self.tcp;
-        let Some(Some(slot)) = self.slots.get_mut(handle.0 as usize) else { return None };
-        let Socket::Tcp(TcpSocket::Connection(entry)) = &mut *slot.socket else { return None };
-        let segment = entry.conn.next_segment(now, &mut tables.stats)?;
-        Some((segment, *entry.conn.local().ip(), *entry.conn.remote().ip()))
-    }
-
-    /// The payload bytes of a segment from `tcp_next_segment`.
-    pub(crate) fn tcp_payload(&self, handle: SocketHandle, segment: &Segment) -> (&[u8], &[u8]) {
-        match self.connection(handle) {
-            Ok(conn) => conn.payload(segment),
-            Err(_) => (&[], &[]),
+        sent: Result<(), Blocked>,
+    ) -> Result<bool, Blocked> {
+        self.tcp_changed(handle);
+        if let Err(Blocked::Resolving { .. }) = sent {
+            if let Ok(slot) = self.slot_mut(handle) {
+                slot.tx_ready = false;
+            }
         }
+        sent.map(|()| false)
+    }
+}
+
+impl TcpConnection {
+    /// Sends up to [`DISPATCH_BATCH`] ready segments, each written straight from the send
+    /// buffer into a device buffer. Segments carry DF: TCP sizes them to the MTU itself.
+    pub(super) fn dispatch(
+        &mut self,
+        now: Instant,
+        stats: &mut TcpStats,
+        out: &mut impl IpOutput,
+    ) -> Result<(), Blocked> {
+        let src = *self.conn.local().ip();
+        let dst = *self.conn.remote().ip();
+        for sent in 0..DISPATCH_BATCH {
+            let conn = &mut self.conn;
+            let stats = &mut *stats;
+            let outcome = out.send(dst, move || {
+                let segment = conn.next_segment(now, stats)?;
+                let conn: &Connection = conn;
+                let payload = IpPayload::Tcp { repr: segment.repr, data: conn.payload(&segment) };
+                Some(OutboundPacket { src, ttl: None, dont_frag: true, payload })
+            })?;
+            if outcome == Sent::Nothing {
+                // `wants_to_send` must imply a segment, or the connection would be put back
+                // on the transmit list forever without sending anything.
+                debug_assert!(
+                    sent > 0 || !self.conn.wants_to_send(),
+                    "connection wants to send but has no segment"
+                );
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

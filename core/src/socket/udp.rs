@@ -2,9 +2,10 @@
 
 use core::net::SocketAddrV4;
 
+use super::output::{Blocked, IpOutput, IpPayload, OutboundPacket, Sent};
 use super::ring::DatagramRing;
 use super::SocketError;
-use crate::wire::Ipv4Addr;
+use crate::wire::{Ipv4Addr, UdpRepr};
 
 /// The largest UDP payload over IPv4: 65,535 less the IPv4 and UDP headers.
 pub const MAX_PAYLOAD: usize = 65_535 - 20 - 8;
@@ -112,6 +113,33 @@ impl UdpSocket {
     /// Stores a received datagram; false if the receive buffer is full.
     pub(crate) fn deliver(&mut self, remote: SocketAddrV4, payload: &[u8]) -> bool {
         self.rx.push_slice(RxMeta { remote }, payload)
+    }
+
+    /// Sends the oldest queued datagram through `out`; returns whether more wait. A
+    /// datagram that cannot be routed is dropped and its error kept for the application.
+    pub(crate) fn dispatch(&mut self, out: &mut impl IpOutput) -> Result<bool, Blocked> {
+        let Some((meta, _)) = self.tx.peek() else { return Ok(false) };
+        let local = self.local.expect("a socket with queued data is bound");
+        let src = self.source_addr(Ipv4Addr::UNSPECIFIED);
+        let ttl = self.ttl;
+        let tx = &self.tx;
+        let sent = out.send(*meta.remote.ip(), || {
+            let (meta, data) = tx.peek()?;
+            let repr = UdpRepr { src_port: local.port(), dst_port: meta.remote.port() };
+            Some(OutboundPacket {
+                src,
+                ttl: Some(ttl),
+                dont_frag: false,
+                payload: IpPayload::Udp { repr, data },
+            })
+        })?;
+        if let Sent::Dropped { error: Some(error) } = sent {
+            self.error = Some(error);
+        }
+        if sent != Sent::Nothing {
+            self.tx.pop_with(|_, _| ());
+        }
+        Ok(!self.tx.is_empty())
     }
 
     /// The address datagrams leave from: the bound address, or `fallback` when bound to

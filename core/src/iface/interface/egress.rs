@@ -1,6 +1,7 @@
 //! The send scheduler: what `poll` sends after the received batch, in order: ARP
 //! announcements and requests, expired reassemblies, frames waiting for the device, TCP
-//! timers and control segments, then the sockets on the ready list, a batch at a time.
+//! timers and control segments, then the sockets on the ready list, a batch at a time:
+//! one dispatch call per socket, which writes its packets through a [`DispatchOutput`].
 //! Sockets whose next hop is still resolving are parked with their data in place.
 
 use super::ipv4_output::LinkDestination;
@@ -8,19 +9,75 @@ use super::{Interface, TX_BATCH};
 use crate::iface::neighbor::NeighborState;
 use crate::iface::stats::DropReason;
 use crate::phy::{Device, TxToken};
-use crate::socket::{Socket, SocketError, SocketHandle, SocketSet};
+use crate::socket::output::{Blocked, IpOutput, OutboundPacket, Sent};
+use crate::socket::{SocketError, SocketHandle, SocketSet};
 use crate::time::Instant;
-use crate::wire::Ipv4Addr;
+use crate::wire::{EthernetAddress, Ipv4Addr};
 
 /// The device has no room for another frame; try again on the next poll.
 pub(super) struct DeviceFull;
 
-/// What became of a socket's oldest datagram.
-pub(super) enum SocketSend {
-    /// Sent, queued behind resolution or dropped (and counted); `more` if others wait.
-    Done { more: bool },
-    /// Left in the socket until the next hop resolves.
-    Parked,
+/// The interface's IPv4 output as one socket's dispatch sees it: the route, the next hop
+/// and the device's room.
+struct DispatchOutput<'a, D> {
+    iface: &'a mut Interface,
+    device: &'a mut D,
+    now: Instant,
+    /// A destination found resolved stays resolved for the whole dispatch: nothing here
+    /// changes the neighbour cache but a resolution starting, which is looked up again.
+    resolved: Option<(Ipv4Addr, EthernetAddress)>,
+}
+
+impl<D: Device> IpOutput for DispatchOutput<'_, D> {
+    fn send<'p>(
+        &mut self,
+        dst: Ipv4Addr,
+        packet: impl FnOnce() -> Option<OutboundPacket<'p>>,
+    ) -> Result<Sent, Blocked> {
+        let destination = match self.resolved {
+            Some((resolved, mac)) if resolved == dst => LinkDestination::Mac(mac),
+            _ => match self.iface.link_destination(self.now, dst) {
+                Ok(LinkDestination::Resolve { next_hop, pending: true }) => {
+                    return Err(Blocked::Resolving { next_hop });
+                }
+                Ok(destination) => {
+                    if let LinkDestination::Mac(mac) = destination {
+                        self.resolved = Some((dst, mac));
+                    }
+                    destination
+                }
+                Err(reason) => {
+                    // Unroutable: the packet is lost like any other (TCP retransmits and
+                    // eventually gives up, reporting the error).
+                    if packet().is_none() {
+                        return Ok(Sent::Nothing);
+                    }
+                    self.iface.stats.count_drop(reason);
+                    return Ok(Sent::Dropped { error: unreachable(reason, dst) });
+                }
+            },
+        };
+        let Some(token) = self.device.transmit(self.now) else { return Err(Blocked::DeviceFull) };
+        let Some(packet) = packet() else { return Ok(Sent::Nothing) };
+        let iface = &mut *self.iface;
+        let src = if packet.src.is_unspecified() { iface.ipv4_addr() } else { packet.src };
+        let ttl = packet.ttl.unwrap_or(iface.config.default_ttl);
+        let mut ip = iface.ip_header(src, dst, packet.payload.protocol(), ttl);
+        ip.dont_frag = packet.dont_frag;
+        match iface.send_ip_to(self.now, token, destination, ip, packet.payload) {
+            Ok(()) => Ok(Sent::Out),
+            Err(reason) => Ok(Sent::Dropped { error: unreachable(reason, dst) }),
+        }
+    }
+}
+
+/// The error a datagram socket reports for a packet dropped for `reason`.
+fn unreachable(reason: DropReason, dst: Ipv4Addr) -> Option<SocketError> {
+    match reason {
+        DropReason::NoRoute => Some(SocketError::NetworkUnreachable(dst)),
+        DropReason::ArpUnresolved => Some(SocketError::HostUnreachable(dst)),
+        _ => None,
+    }
 }
 
 impl Interface {
@@ -74,10 +131,12 @@ impl Interface {
         for _ in 0..TX_BATCH {
             let Some(handle) = sockets.pop_tx_ready() else { break };
             *progress = true;
-            match self.send_from_socket(now, device, sockets, handle) {
-                Ok(SocketSend::Done { more: true }) => sockets.requeue_tx(handle, false),
-                Ok(SocketSend::Done { more: false } | SocketSend::Parked) => {}
-                Err(DeviceFull) => {
+            let mut out = DispatchOutput { iface: self, device: &mut *device, now, resolved: None };
+            match sockets.dispatch(handle, now, &mut out) {
+                Ok(true) => sockets.requeue_tx(handle, false),
+                Ok(false) => {}
+                Err(Blocked::Resolving { next_hop }) => self.park(next_hop, handle),
+                Err(Blocked::DeviceFull) => {
                     sockets.requeue_tx(handle, true);
                     break;
                 }
@@ -105,63 +164,6 @@ impl Interface {
             }
             waiting
         });
-    }
-
-    /// Sends, parks or drops the oldest datagram queued on `handle`.
-    fn send_from_socket<D: Device>(
-        &mut self,
-        now: Instant,
-        device: &mut D,
-        sockets: &mut SocketSet,
-        handle: SocketHandle,
-    ) -> Result<SocketSend, DeviceFull> {
-        let dst = match sockets.get(handle) {
-            Ok(Socket::Udp(socket)) => socket.tx.peek().map(|(meta, _)| *meta.remote.ip()),
-            Ok(Socket::Icmp(socket)) => socket.tx.peek().map(|(meta, _)| meta.addr),
-            Ok(Socket::Tcp(_)) => return self.send_from_connection(now, device, sockets, handle),
-            Err(_) => None,
-        };
-        let Some(dst) = dst else { return Ok(SocketSend::Done { more: false }) };
-        let outcome = match self.link_destination(now, dst) {
-            Ok(LinkDestination::Resolve { next_hop, pending: true }) => {
-                self.park(next_hop, handle);
-                return Ok(SocketSend::Parked);
-            }
-            Ok(destination) => {
-                let Some(token) = device.transmit(now) else { return Err(DeviceFull) };
-                match sockets.get(handle) {
-                    Ok(Socket::Udp(socket)) => self.send_udp_datagram(now, token, destination, socket),
-                    Ok(Socket::Icmp(socket)) => self.send_echo_request(now, token, destination, socket),
-                    Ok(Socket::Tcp(_)) | Err(_) => Ok(()),
-                }
-            }
-            Err(reason) => {
-                self.stats.count_drop(reason);
-                Err(reason)
-            }
-        };
-        let error = match outcome {
-            Err(DropReason::NoRoute) => Some(SocketError::NetworkUnreachable(dst)),
-            Err(DropReason::ArpUnresolved) => Some(SocketError::HostUnreachable(dst)),
-            _ => None,
-        };
-        let more = match sockets.get(handle) {
-            Ok(Socket::Udp(_)) => {
-                let socket = sockets.udp_mut(handle).expect("checked above");
-                socket.tx.pop_with(|_, _| ());
-                if error.is_some() {
-                    socket.error = error;
-                }
-                !socket.tx.is_empty()
-            }
-            Ok(Socket::Icmp(_)) => {
-                let socket = sockets.icmp_mut(handle).expect("checked above");
-                socket.tx.pop_with(|_, _| ());
-                !socket.tx.is_empty()
-            }
-            Ok(Socket::Tcp(_)) | Err(_) => false,
-        };
-        Ok(SocketSend::Done { more })
     }
 
     fn flush_tx_queue<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {

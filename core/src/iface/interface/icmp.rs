@@ -5,11 +5,11 @@
 use core::net::SocketAddrV4;
 
 use super::ipv4::Received;
-use super::ipv4_output::{IpPayload, LinkDestination};
+use super::ipv4_output::IpPayload;
 use super::Interface;
 use crate::iface::stats::DropReason;
 use crate::phy::TxToken;
-use crate::socket::{IcmpSocket, SocketError, SocketSet};
+use crate::socket::{SocketError, SocketSet};
 use crate::time::Instant;
 use crate::wire::icmpv4::{DstUnreachable, TimeExceeded};
 use crate::wire::{self, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Addr, Ipv4Repr};
@@ -121,20 +121,5 @@ impl Interface {
 
     fn is_unicast_host(&self, addr: Ipv4Addr) -> bool {
         !(addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() || self.is_broadcast(addr))
-    }
-
-    /// A ping socket's oldest echo request, built straight into the device's buffer.
-    pub(super) fn send_echo_request<T: TxToken>(
-        &mut self,
-        now: Instant,
-        token: T,
-        destination: LinkDestination,
-        socket: &IcmpSocket,
-    ) -> Result<(), DropReason> {
-        let (meta, data) = socket.tx.peek().expect("peeked by the caller");
-        let ident = socket.ident.expect("a socket with queued data is bound");
-        let request = Icmpv4Repr::EchoRequest { ident, seq_no: meta.seq_no, data };
-        let ip = self.ip_header(self.ipv4_addr(), meta.addr, IpProtocol::Icmp, socket.ttl);
-        self.send_ip_to(now, token, destination, ip, IpPayload::Icmp(request))
     }
 }

@@ -6,33 +6,19 @@ use super::Interface;
 use crate::iface::neighbor::{Enqueued, NeighborState};
 use crate::iface::stats::DropReason;
 use crate::phy::TxToken;
+pub(super) use crate::socket::output::IpPayload;
 use crate::time::{Duration, Instant};
 use crate::wire::{
-    self, EtherType, EthernetAddress, EthernetFrame, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Addr,
-    Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr, UdpPacket, UdpRepr,
+    self, EtherType, EthernetAddress, EthernetFrame, Icmpv4Packet, IpProtocol, Ipv4Addr, Ipv4Packet,
+    Ipv4Repr, TcpPacket, UdpPacket,
 };
 
 /// How often a destination kept in `last_hop` marks its neighbour entry used: the
 /// least-recently-used order is this coarse, and the fast path skips the table lookup.
 const NEIGHBOR_TOUCH_INTERVAL: Duration = Duration::from_millis(1);
 
-/// A transport payload ready to be written after an IPv4 header.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum IpPayload<'a> {
-    Icmp(Icmpv4Repr<'a>),
-    Udp {
-        repr: UdpRepr,
-        data: &'a [u8],
-    },
-    /// A TCP header and its payload, in up to two pieces (the send buffer is a ring).
-    Tcp {
-        repr: TcpRepr<'a>,
-        data: (&'a [u8], &'a [u8]),
-    },
-}
-
 impl IpPayload<'_> {
-    fn protocol(&self) -> IpProtocol {
+    pub(super) fn protocol(&self) -> IpProtocol {
         match self {
             IpPayload::Icmp(_) => IpProtocol::Icmp,
             IpPayload::Udp { .. } => IpProtocol::Udp,

@@ -1,17 +1,17 @@
 //! TCP delivery: segments handed to the socket set (connections, listeners, SYN
 //! cookies), RSTs for closed ports rate limited (RFC 9293 §3.10.7.1), SYN-ACKs and
-//! retransmitted control segments, and a connection's ready segments written straight from
-//! its send buffer into device buffers.
+//! retransmitted control segments. A connection's own segments leave through its dispatch
+//! (see `egress`).
 
-use super::egress::{DeviceFull, SocketSend};
+use super::egress::DeviceFull;
 use super::ipv4::Received;
-use super::ipv4_output::{IpPayload, LinkDestination};
-use super::{Interface, TX_BATCH};
+use super::ipv4_output::IpPayload;
+use super::Interface;
 use crate::iface::partial_checksum;
 use crate::iface::stats::DropReason;
 use crate::phy::{Device, TxToken};
 use crate::socket::tcp::TcpInput;
-use crate::socket::{SocketHandle, SocketSet};
+use crate::socket::SocketSet;
 use crate::time::Instant;
 use crate::wire::{self, IpProtocol, Ipv4Addr, TcpPacket, TcpRepr};
 
@@ -105,68 +105,5 @@ impl Interface {
             }
             Err(reason) => self.stats.count_drop(reason),
         }
-    }
-
-    /// Sends what a TCP connection has ready, segment by segment, straight from its send
-    /// buffer into device buffers. Segments carry DF: TCP sizes them to the MTU itself.
-    pub(super) fn send_from_connection<D: Device>(
-        &mut self,
-        now: Instant,
-        device: &mut D,
-        sockets: &mut SocketSet,
-        handle: SocketHandle,
-    ) -> Result<SocketSend, DeviceFull> {
-        let Ok(conn) = sockets.connection(handle) else { return Ok(SocketSend::Done { more: false }) };
-        let dst = *conn.remote().ip();
-        let mut outcome = Ok(SocketSend::Done { more: false });
-        // A resolved next hop stays resolved for the whole batch (nothing here changes the
-        // neighbour cache but a resolution starting, which is looked up again).
-        let mut resolved = None;
-        for sent in 0..TX_BATCH {
-            let lookup = match resolved {
-                Some(mac) => Ok(LinkDestination::Mac(mac)),
-                None => self.link_destination(now, dst),
-            };
-            let destination = match lookup {
-                Ok(LinkDestination::Mac(mac)) => {
-                    resolved = Some(mac);
-                    Some(LinkDestination::Mac(mac))
-                }
-                Ok(LinkDestination::Resolve { next_hop, pending: true }) => {
-                    self.park(next_hop, handle);
-                    // Parked until the neighbour resolves: not back on the transmit list.
-                    return Ok(SocketSend::Parked);
-                }
-                Ok(destination) => Some(destination),
-                // Unroutable: the segment is lost like any other; TCP retransmits and
-                // eventually gives up, reporting the error.
-                Err(_) => None,
-            };
-            let Some(token) = device.transmit(now) else {
-                outcome = Err(DeviceFull);
-                break;
-            };
-            let Some((segment, src, dst)) = sockets.tcp_next_segment(handle, now) else {
-                // `wants_to_send` must imply a segment, or the connection would be put back
-                // on the transmit list forever without sending anything.
-                debug_assert!(
-                    sent > 0 || !sockets.connection(handle).is_ok_and(|c| c.wants_to_send()),
-                    "connection wants to send but has no segment"
-                );
-                break;
-            };
-            let (first, second) = sockets.tcp_payload(handle, &segment);
-            let mut ip = self.ip_header(src, dst, IpProtocol::Tcp, self.config.default_ttl);
-            ip.dont_frag = true;
-            let payload = IpPayload::Tcp { repr: segment.repr, data: (first, second) };
-            match destination {
-                Some(destination) => {
-                    let _ = self.send_ip_to(now, token, destination, ip, payload);
-                }
-                None => self.stats.count_drop(DropReason::NoRoute),
-            }
-        }
-        sockets.tcp_changed(handle);
-        outcome
     }
 }

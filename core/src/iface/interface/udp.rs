@@ -5,12 +5,11 @@ use core::net::SocketAddrV4;
 
 use super::icmp::IcmpError;
 use super::ipv4::Received;
-use super::ipv4_output::{IpPayload, LinkDestination};
 use super::Interface;
 use crate::iface::partial_checksum;
 use crate::iface::stats::DropReason;
 use crate::phy::TxToken;
-use crate::socket::{SocketSet, UdpSocket};
+use crate::socket::SocketSet;
 use crate::time::Instant;
 use crate::wire::icmpv4::DstUnreachable;
 use crate::wire::{self, IpProtocol, UdpPacket, UdpRepr};
@@ -53,21 +52,5 @@ impl Interface {
         } else {
             Err(DropReason::UdpSocketFull)
         }
-    }
-
-    /// A UDP socket's oldest datagram, built straight into the device's buffer.
-    pub(super) fn send_udp_datagram<T: TxToken>(
-        &mut self,
-        now: Instant,
-        token: T,
-        destination: LinkDestination,
-        socket: &UdpSocket,
-    ) -> Result<(), DropReason> {
-        let (meta, data) = socket.tx.peek().expect("peeked by the caller");
-        let local = socket.local.expect("a socket with queued data is bound");
-        let repr = UdpRepr { src_port: local.port(), dst_port: meta.remote.port() };
-        let src = socket.source_addr(self.ipv4_addr());
-        let ip = self.ip_header(src, *meta.remote.ip(), IpProtocol::Udp, socket.ttl);
-        self.send_ip_to(now, token, destination, ip, IpPayload::Udp { repr, data })
     }
 }
