@@ -912,7 +912,6 @@ impl SocketSet {
             }
             entry.timer_at = None;
             entry.conn.on_timers(now, stats);
-            entry.conn.update_persist(now);
             self.tcp_changed(handle);
         }
     }
@@ -1013,7 +1012,6 @@ impl SocketSet {
                 let mut ctx =
                     InputContext { stats: &mut tables.stats, challenge_acks: &mut tables.challenge_acks };
                 entry.conn.on_segment(now, seg, &mut ctx);
-                entry.conn.update_persist(now);
                 self.tcp_changed(handle);
                 return TcpInput::Handled;
             }
@@ -1269,7 +1267,6 @@ impl SocketSet {
         // `on_segment` counts the segment again.
         ctx.stats.segments_in -= 1;
         conn.on_segment(now, ack, &mut ctx);
-        conn.update_persist(now);
         if !matches!(conn.state(), State::Established | State::CloseWait) {
             return None;
         }

@@ -17,6 +17,7 @@ use super::rtt::RttEstimator;
 use super::scoreboard::Scoreboard;
 use super::send_buffer::SendBuffer;
 use super::state::State;
+use super::timer_table::TimerTable;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::MAX_WINDOW_SCALE;
 use crate::wire::SeqNumber;
@@ -156,19 +157,10 @@ pub struct Connection {
     /// The probe timeout expired: a loss probe goes out on the next transmission.
     pub(super) tlp_due: bool,
 
-    // Timers.
-    pub(super) rto_at: Option<Instant>,
-    /// RFC 8985 §7.2: the probe timeout (PTO), armed instead of waiting for the RTO.
-    pub(super) pto_at: Option<Instant>,
-    /// RFC 8985 §6.2 step 5: the reordering timer, when a segment awaits the window.
-    pub(super) rack_reo_at: Option<Instant>,
-    pub(super) persist_at: Option<Instant>,
+    pub(super) timers: TimerTable,
     pub(super) persist_backoff: u32,
     pub(super) ack_due: AckDue,
-    pub(super) delayed_ack_at: Option<Instant>,
-    pub(super) keepalive_at: Option<Instant>,
     pub(super) keepalive_probes: u32,
-    pub(super) close_at: Option<Instant>,
 
     /// Full-sized segments received since the last ACK we sent.
     pub(super) unacked_segments: u32,
@@ -254,16 +246,10 @@ impl Connection {
             tlp_end: None,
             tlp_retrans: false,
             tlp_due: false,
-            rto_at: None,
-            pto_at: None,
-            rack_reo_at: None,
-            persist_at: None,
+            timers: TimerTable::default(),
             persist_backoff: 0,
             ack_due: AckDue::None,
-            delayed_ack_at: None,
-            keepalive_at: None,
             keepalive_probes: 0,
-            close_at: None,
             unacked_segments: 0,
             quick_acks: QUICK_ACKS,
             last_sent_at: now,
@@ -573,14 +559,8 @@ impl Connection {
         if error.is_some() {
             self.error = error;
         }
-        self.rto_at = None;
-        self.pto_at = None;
+        self.timers.clear_all();
         self.tlp_due = false;
-        self.rack_reo_at = None;
-        self.persist_at = None;
-        self.delayed_ack_at = None;
-        self.keepalive_at = None;
-        self.close_at = None;
         self.ack_due = AckDue::None;
         // A window or keepalive probe cannot be sent any more.
         self.probe_due = false;
@@ -633,25 +613,7 @@ impl Connection {
 
     /// When this connection next needs time, whether or not segments arrive.
     pub fn poll_at(&self) -> Option<Instant> {
-        // Branch-free: an unset timer counts as the end of time.
-        let micros = |timer: Option<Instant>| timer.map_or(u64::MAX, Instant::total_micros);
-        let earliest = micros(self.rto_at)
-            .min(micros(self.pto_at))
-            .min(micros(self.rack_reo_at))
-            .min(micros(self.persist_at))
-            .min(micros(self.delayed_ack_at))
-            .min(micros(self.keepalive_at))
-            .min(micros(self.close_at));
-        // A deadline may sit at the end of time itself (instants saturate), so whether any
-        // timer is set is asked separately.
-        let any = self.rto_at.is_some()
-            | self.pto_at.is_some()
-            | self.rack_reo_at.is_some()
-            | self.persist_at.is_some()
-            | self.delayed_ack_at.is_some()
-            | self.keepalive_at.is_some()
-            | self.close_at.is_some();
-        any.then_some(Instant::from_micros(earliest))
+        self.timers.next_deadline()
     }
 
     /// Whether `next_segment` has something to send right now, or must be called to

@@ -10,6 +10,7 @@ use super::connection::{AckDue, Connection, PendingRst, TcpError};
 use super::scoreboard::AckInfo;
 use super::state::State;
 use super::stats::TcpStats;
+use super::timer_table::Timer;
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
@@ -39,6 +40,7 @@ impl Connection {
         if self.state.is_synchronized() {
             self.restart_keepalive(now);
         }
+        self.update_persist(now);
     }
 
     /// RFC 9293 §3.10.7.3: SYN-SENT.
@@ -80,7 +82,7 @@ impl Connection {
                 // RFC 6298 §5.7: the SYN timed out and nothing was measured: RTO = 3 s.
                 self.rtt.on_syn_timeout_fallback();
             }
-            self.rto_at = None;
+            self.timers.clear(Timer::Retransmit);
             self.retries = 0;
             self.state = State::Established;
             ctx.stats.established += 1;
@@ -271,7 +273,7 @@ impl Connection {
             self.snd_wl1 = seq;
             self.snd_wl2 = ack;
             if new_window > 0 {
-                self.persist_at = None;
+                self.timers.clear(Timer::Persist);
                 self.persist_backoff = 0;
                 if window_before == 0 && self.snd_nxt.gt(self.snd_una) {
                     // The window opened without taking our probe's byte: send it again
@@ -287,7 +289,7 @@ impl Connection {
             State::FinWait1 if fin_acked => {
                 self.state = State::FinWait2;
                 if self.orphaned {
-                    self.close_at = Some(now + self.config.fin_wait_2_timeout);
+                    self.timers.set(Timer::Close, now + self.config.fin_wait_2_timeout);
                 }
             }
             State::Closing if fin_acked => self.enter_time_wait(now),
@@ -447,7 +449,7 @@ impl Connection {
             self.ack_due = AckDue::Now;
         } else if self.ack_due == AckDue::None {
             self.ack_due = AckDue::Delayed;
-            self.delayed_ack_at = Some(now + self.config.delayed_ack);
+            self.timers.set(Timer::DelayedAck, now + self.config.delayed_ack);
         }
     }
 
@@ -459,16 +461,16 @@ impl Connection {
         if self.recv.readable() == 0 {
             self.recv = super::recv_buffer::ReceiveBuffer::new(0);
         }
-        self.rto_at = None;
-        self.pto_at = None;
+        self.timers.clear(Timer::Retransmit);
+        self.timers.clear(Timer::Probe);
         self.tlp_due = false;
-        self.rack_reo_at = None;
+        self.timers.clear(Timer::Reorder);
         self.rack = super::rack::Rack::new(0);
-        self.persist_at = None;
-        self.keepalive_at = None;
+        self.timers.clear(Timer::Persist);
+        self.timers.clear(Timer::Keepalive);
         // TIME_WAIT sends only ACKs: a window or keepalive probe due cannot be sent.
         self.probe_due = false;
-        self.close_at = Some(now + self.config.msl * 2);
+        self.timers.set(Timer::Close, now + self.config.msl * 2);
     }
 
     /// RTT from the echoed timestamp (RFC 7323 §4.1), else from the timed segment, which
@@ -533,9 +535,9 @@ impl Connection {
         }
 
         if self.snd_una == self.snd_max {
-            self.rto_at = None;
+            self.timers.clear(Timer::Retransmit);
         } else {
-            self.rto_at = Some(now + self.rtt.rto());
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
         }
     }
 
@@ -572,7 +574,7 @@ impl Connection {
         self.rtt_probe = None;
         // Recovery reduces the window; a probe outstanding needs no judgement.
         self.tlp_end = None;
-        self.pto_at = None;
+        self.timers.clear(Timer::Probe);
         // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): retransmit the first segment.
         self.retransmit_head = true;
         if self.sack_ok {
@@ -615,7 +617,10 @@ impl Connection {
         let in_recovery = self.recovery_point.is_some();
         let reo_wnd = self.rack.reo_wnd(in_recovery, self.rtt.srtt(), self.rtt.min_rtt());
         let detection = self.rack.detect_loss(now, reo_wnd);
-        self.rack_reo_at = detection.recheck_at;
+        match detection.recheck_at {
+            Some(at) => self.timers.set(Timer::Reorder, at),
+            None => self.timers.clear(Timer::Reorder),
+        }
         if detection.newly_lost == 0 {
             return;
         }
@@ -632,12 +637,12 @@ impl Connection {
     /// TIME_WAIT or CLOSED, where no probe can be sent (the 2 MSL wait ends TIME_WAIT).
     pub fn restart_keepalive(&mut self, now: Instant) {
         if matches!(self.state, State::TimeWait | State::Closed) {
-            self.keepalive_at = None;
+            self.timers.clear(Timer::Keepalive);
             return;
         }
         if let Some(keepalive) = self.config.keepalive {
             self.keepalive_probes = 0;
-            self.keepalive_at = Some(now + keepalive.idle);
+            self.timers.set(Timer::Keepalive, now + keepalive.idle);
         }
     }
 }

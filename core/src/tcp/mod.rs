@@ -30,6 +30,7 @@ mod state;
 mod stats;
 pub mod syn_cookie;
 mod timer;
+mod timer_table;
 mod tlp;
 
 pub use challenge_ack_budget::ChallengeAckBudget;
@@ -48,3 +49,4 @@ pub use seq_snapshot::SeqSnapshot;
 pub use state::State;
 pub use stats::TcpStats;
 pub use syn_cookie::SynCookies;
+pub use timer_table::{Timer, TimerTable};

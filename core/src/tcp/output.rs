@@ -10,6 +10,7 @@ use super::connection::{AckDue, Connection};
 use super::scoreboard::NextSeg;
 use super::state::State;
 use super::stats::TcpStats;
+use super::timer_table::Timer;
 use crate::time::Instant;
 use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
@@ -400,7 +401,7 @@ impl Connection {
         }
         if flags.contains(TcpFlags::ACK) {
             self.ack_due = AckDue::None;
-            self.delayed_ack_at = None;
+            self.timers.clear(Timer::DelayedAck);
             self.unacked_segments = 0;
             self.last_ack_sent = self.rcv_nxt;
         }
@@ -432,10 +433,10 @@ impl Connection {
             // A window probe: the persist timer, not the retransmission timer, times it.
             return;
         }
-        if self.rto_at.is_none() {
-            self.rto_at = Some(now + self.rtt.rto());
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
         }
-        self.persist_at = None;
+        self.timers.clear(Timer::Persist);
         if new_data && !flags.contains(TcpFlags::SYN) {
             // RFC 8985 §7.2: new data restarts the probe timeout.
             self.update_pto(now, true);

@@ -6,46 +6,53 @@ use super::congestion::CongestionControl;
 use super::connection::{AckDue, Connection, TcpError, MAX_PERSIST};
 use super::state::State;
 use super::stats::TcpStats;
+use super::timer_table::Timer;
 use crate::time::Instant;
 
 impl Connection {
-    /// Runs every timer due at `now`.
+    /// Runs every timer due at `now`, then arms the persist timer if the window is now
+    /// too small to send into.
     pub fn on_timers(&mut self, now: Instant, stats: &mut TcpStats) {
-        if self.close_at.is_some_and(|t| t <= now) {
+        self.run_due_timers(now, stats);
+        self.update_persist(now);
+    }
+
+    fn run_due_timers(&mut self, now: Instant, stats: &mut TcpStats) {
+        if self.timers.is_due(Timer::Close, now) {
             // TIME_WAIT over, or an orphan gave up in FIN_WAIT_2.
-            self.close_at = None;
+            self.timers.clear(Timer::Close);
             self.enter_closed(None);
             return;
         }
-        if self.pto_at.is_some_and(|t| t <= now) {
+        if self.timers.is_due(Timer::Probe, now) {
             // Before the RTO: a PTO due at the same instant replaces it.
             self.on_probe_timeout(now);
         }
-        if self.rack_reo_at.is_some_and(|t| t <= now) {
-            self.rack_reo_at = None;
+        if self.timers.is_due(Timer::Reorder, now) {
+            self.timers.clear(Timer::Reorder);
             self.rack_detect_loss(now, stats);
         }
-        if self.rto_at.is_some_and(|t| t <= now) {
+        if self.timers.is_due(Timer::Retransmit, now) {
             self.on_retransmission_timeout(now, stats);
         }
-        if self.persist_at.is_some_and(|t| t <= now) {
-            self.persist_at = None;
+        if self.timers.is_due(Timer::Persist, now) {
+            self.timers.clear(Timer::Persist);
             self.probe_due = true;
             self.persist_backoff = (self.persist_backoff + 1).min(16);
             // A probe outstanding from the last round is sent again from SND.UNA.
             if self.snd_nxt.gt(self.snd_una) && self.snd_wnd == 0 {
                 self.snd_nxt = self.snd_una;
             }
-            self.persist_at = Some(now + self.persist_interval());
+            self.timers.set(Timer::Persist, now + self.persist_interval());
         }
-        if self.delayed_ack_at.is_some_and(|t| t <= now) {
-            self.delayed_ack_at = None;
+        if self.timers.is_due(Timer::DelayedAck, now) {
+            self.timers.clear(Timer::DelayedAck);
             if self.ack_due == AckDue::Delayed {
                 stats.delayed_acks += 1;
                 self.ack_due = AckDue::Now;
             }
         }
-        if self.keepalive_at.is_some_and(|t| t <= now) {
+        if self.timers.is_due(Timer::Keepalive, now) {
             self.on_keepalive(now, stats);
         }
     }
@@ -62,22 +69,22 @@ impl Connection {
         self.state.is_synchronized()
             && stalled
             && self.snd_nxt == self.snd_una
-            && self.persist_at.is_none()
-            && self.rto_at.is_none()
+            && !self.timers.is_set(Timer::Persist)
+            && !self.timers.is_set(Timer::Retransmit)
     }
 
     /// Arms the persist timer when data waits behind a window too small to use and
     /// nothing is in flight to bring a window update (RFC 9293 §3.8.6.1).
-    pub fn update_persist(&mut self, now: Instant) {
+    pub(super) fn update_persist(&mut self, now: Instant) {
         if self.persist_wanted() {
-            self.persist_at = Some(now + self.persist_interval());
+            self.timers.set(Timer::Persist, now + self.persist_interval());
         }
     }
 
     /// The application closed the socket in FIN-WAIT-2 (after an earlier shutdown): the
     /// orphan's FIN-WAIT-2 timeout has yet to start.
     fn orphan_timer_wanted(&self) -> bool {
-        self.orphaned && self.state == State::FinWait2 && self.close_at.is_none()
+        self.orphaned && self.state == State::FinWait2 && !self.timers.is_set(Timer::Close)
     }
 
     /// Timers made due by an application call, which has no `now` to start them with:
@@ -89,7 +96,7 @@ impl Connection {
     pub(super) fn start_timers(&mut self, now: Instant) {
         self.update_persist(now);
         if self.orphan_timer_wanted() {
-            self.close_at = Some(now + self.config.fin_wait_2_timeout);
+            self.timers.set(Timer::Close, now + self.config.fin_wait_2_timeout);
         }
     }
 
@@ -101,22 +108,22 @@ impl Connection {
             // retransmitted, so the timer turns into the persist timer (RFC 9293 §3.8.6.1),
             // whose probes do not count against the retry limit while the peer answers
             // them (RFC 1122 §4.2.2.17).
-            self.rto_at = None;
-            self.pto_at = None;
+            self.timers.clear(Timer::Retransmit);
+            self.timers.clear(Timer::Probe);
             self.rtt_probe = None;
             self.snd_nxt = self.snd_una;
             self.probe_due = true;
-            self.persist_at = Some(now + self.persist_interval());
+            self.timers.set(Timer::Persist, now + self.persist_interval());
             return;
         }
         stats.timeouts += 1;
         self.retries += 1;
         self.rtt_probe = None;
         // RFC 8985 §7.3: the probe failed; the timeout takes over.
-        self.pto_at = None;
+        self.timers.clear(Timer::Probe);
         self.tlp_due = false;
         self.tlp_end = None;
-        self.rack_reo_at = None;
+        self.timers.clear(Timer::Reorder);
         let limit = match self.state {
             State::SynSent => self.config.syn_retries,
             State::SynReceived => self.config.synack_retries,
@@ -144,16 +151,16 @@ impl Connection {
                 self.snd_nxt = self.snd_una;
             }
         }
-        self.rto_at = Some(now + self.rtt.rto());
+        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
     }
 
     fn on_keepalive(&mut self, now: Instant, stats: &mut TcpStats) {
         let Some(keepalive) = self.config.keepalive else {
-            self.keepalive_at = None;
+            self.timers.clear(Timer::Keepalive);
             return;
         };
         if !self.state.is_synchronized() {
-            self.keepalive_at = Some(now + keepalive.idle);
+            self.timers.set(Timer::Keepalive, now + keepalive.idle);
             return;
         }
         if self.keepalive_probes >= keepalive.count {
@@ -167,6 +174,6 @@ impl Connection {
             self.keepalive_probes += 1;
             self.probe_due = true;
         }
-        self.keepalive_at = Some(now + keepalive.interval);
+        self.timers.set(Timer::Keepalive, now + keepalive.interval);
     }
 }

@@ -15,6 +15,7 @@ use super::connection::Connection;
 use super::output::Segment;
 use super::state::State;
 use super::stats::TcpStats;
+use super::timer_table::Timer;
 use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
 
@@ -46,10 +47,10 @@ impl Connection {
     /// a running timer (after new data was sent or acknowledged).
     pub(super) fn update_pto(&mut self, now: Instant, restart: bool) {
         if !self.pto_allowed() {
-            self.pto_at = None;
+            self.timers.clear(Timer::Probe);
             return;
         }
-        if self.pto_at.is_some() && !restart {
+        if self.timers.is_set(Timer::Probe) && !restart {
             return;
         }
         let pto = match self.rtt.srtt() {
@@ -61,19 +62,19 @@ impl Connection {
             None => INITIAL_PTO,
         };
         // Never later than the RTO would fire: the probe takes its place.
-        let rto_at = self.rto_at.unwrap_or(now + self.rtt.rto());
-        self.pto_at = Some((now + pto).min(rto_at));
+        let rto_at = self.timers.get(Timer::Retransmit).unwrap_or(now + self.rtt.rto());
+        self.timers.set(Timer::Probe, (now + pto).min(rto_at));
     }
 
     /// RFC 8985 §7.3: the PTO expired. A probe is due, and the RTO restarts from now so
     /// that it follows the probe.
     pub(super) fn on_probe_timeout(&mut self, now: Instant) {
-        self.pto_at = None;
+        self.timers.clear(Timer::Probe);
         if !self.pto_allowed() {
             return;
         }
         self.tlp_due = true;
-        self.rto_at = Some(now + self.rtt.rto());
+        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
     }
 
     /// RFC 8985 §7.3: the probe: one segment of new data if the peer's window takes it

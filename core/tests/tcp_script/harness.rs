@@ -1,8 +1,8 @@
 //! A single TCP endpoint driven segment by segment on a virtual clock.
 //!
 //! A [`Script`] holds one [`Connection`] and plays the event loop of the socket layer
-//! around it: a segment from the peer goes through `on_segment` and `update_persist`, a
-//! timer through `on_timers` and `update_persist`, and after every event the connection is
+//! around it: a segment from the peer goes through `on_segment`, a timer through
+//! `on_timers`, and after every event the connection is
 //! asked for segments as the interface asks it (only when `wants_to_send()` says so, then
 //! until `next_segment` returns `None`). Every segment it emits is written to the wire
 //! format and parsed back (checksum verified), so the tests compare exactly what a peer
@@ -269,7 +269,6 @@ impl Script {
         self.transmit();
         let mut ctx = InputContext { stats: &mut self.stats, challenge_acks: &mut self.challenge_acks };
         self.conn.on_segment(self.now, seg, &mut ctx);
-        self.conn.update_persist(self.now);
         self.transmit();
     }
 
@@ -292,7 +291,6 @@ impl Script {
                         self.now = at;
                     }
                     self.conn.on_timers(self.now, &mut self.stats);
-                    self.conn.update_persist(self.now);
                     self.transmit();
                 }
                 _ => {
