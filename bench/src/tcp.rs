@@ -35,30 +35,23 @@ fn ip(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 0, n)
 }
 
-/// One host: an interface and its socket table.
-#[derive(Debug)]
-pub struct Stack {
-    pub iface: Interface,
-    pub sockets: SocketSet,
-}
+/// One host: the stack every worker and simulated host runs, its sockets driven by the
+/// benchmark between polls.
+pub type Stack = sluice_core::stack::Stack<()>;
 
-impl Stack {
-    fn new(n: u8, tcp: TcpConfig) -> Stack {
-        let mac = EthernetAddress([0x02, 0, 0, 0, 0, n]);
-        let mut config = InterfaceConfig::new(mac, Ipv4Cidr::new(ip(n), 24).expect("a /24 is valid"));
-        config.announce = false;
-        let iface = Interface::new(config).expect("a valid interface configuration");
-        let mut secret = [0u8; 16];
-        secret[0] = n;
-        let mut sockets = SocketSet::new(SocketSetConfig {
-            ephemeral_seed: u64::from(n),
-            secret,
-            tcp,
-            ..Default::default()
-        });
-        iface.attach(&mut sockets);
-        Stack { iface, sockets }
-    }
+/// Host `n` of the pair.
+fn host(n: u8, tcp: TcpConfig) -> Stack {
+    let mac = EthernetAddress([0x02, 0, 0, 0, 0, n]);
+    let mut config = InterfaceConfig::new(mac, Ipv4Cidr::new(ip(n), 24).expect("a /24 is valid"));
+    config.announce = false;
+    let iface = Interface::new(config).expect("a valid interface configuration");
+    let mut secret = [0u8; 16];
+    secret[0] = n;
+    let sockets =
+        SocketSet::new(SocketSetConfig { ephemeral_seed: u64::from(n), secret, tcp, ..Default::default() });
+    let mut stack = Stack::new(0, iface, sockets, ());
+    stack.start(Instant::ZERO).expect("nothing to start");
+    stack
 }
 
 /// A client and a server stack with an established connection between them.
@@ -79,8 +72,8 @@ impl TcpPair {
     /// Both stacks with `tcp` as their socket options, connected: ARP resolved, handshake
     /// done, the server's socket accepted.
     pub fn connected(tcp: TcpConfig) -> TcpPair {
-        let mut client = Stack::new(1, tcp);
-        let mut server = Stack::new(2, tcp);
+        let mut client = host(1, tcp);
+        let mut server = host(2, tcp);
         let listener = server.sockets.tcp_socket().expect("room for a socket");
         server.sockets.bind(listener, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT)).expect("port is free");
         server.sockets.listen(listener, 1).expect("bound");
@@ -133,8 +126,8 @@ impl TcpPair {
     /// Polls the client, then the server, once each.
     fn poll_both(&mut self) {
         self.now += STEP;
-        self.client.iface.poll(self.now, &mut self.link.end(Side::A), &mut self.client.sockets);
-        self.server.iface.poll(self.now, &mut self.link.end(Side::B), &mut self.server.sockets);
+        self.client.poll(self.now, &mut self.link.end(Side::A));
+        self.server.poll(self.now, &mut self.link.end(Side::B));
     }
 
     /// One request/response transaction: the client writes 64 bytes and polls; the server
@@ -145,16 +138,16 @@ impl TcpPair {
         self.now += STEP;
         let sent = self.client.sockets.send(self.client_conn, &request);
         assert_eq!(sent, Ok(MESSAGE_LEN), "the client's send buffer has room");
-        self.client.iface.poll(self.now, &mut self.link.end(Side::A), &mut self.client.sockets);
+        self.client.poll(self.now, &mut self.link.end(Side::A));
 
-        self.server.iface.poll(self.now, &mut self.link.end(Side::B), &mut self.server.sockets);
+        self.server.poll(self.now, &mut self.link.end(Side::B));
         let read = self.server.sockets.recv(self.server_conn, &mut self.buf[..MESSAGE_LEN]);
         assert_eq!(read, Ok(MESSAGE_LEN), "the request arrived whole");
         let sent = self.server.sockets.send(self.server_conn, &response);
         assert_eq!(sent, Ok(MESSAGE_LEN), "the server's send buffer has room");
-        self.server.iface.poll(self.now, &mut self.link.end(Side::B), &mut self.server.sockets);
+        self.server.poll(self.now, &mut self.link.end(Side::B));
 
-        self.client.iface.poll(self.now, &mut self.link.end(Side::A), &mut self.client.sockets);
+        self.client.poll(self.now, &mut self.link.end(Side::A));
         let read = self.client.sockets.recv(self.client_conn, &mut self.buf[..MESSAGE_LEN]);
         assert_eq!(read, Ok(MESSAGE_LEN), "the response arrived whole");
     }

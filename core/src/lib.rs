@@ -10,6 +10,8 @@
 //! - [`tcp`]: the connection (control block, state machine, buffers, timers, congestion
 //!   control, SACK, RACK-TLP, SYN cookies).
 //! - [`socket`]: the socket table: TCP connections and listeners, UDP and ICMP sockets.
+//! - [`stack`]: one interface, its sockets and the application handler, driven sans-I/O:
+//!   the loop the workers, the simulator and the benchmarks all run.
 //! - [`dns`]: the stub resolver (`gethostbyname`).
 //! - [`apps`]: the in-worker event API ([`apps::Handler`]) and the services on it (TCP
 //!   echo and discard, UDP echo, HTTP/1.1 echo, a DNS server).
@@ -24,6 +26,7 @@ pub mod phy;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod socket;
+pub mod stack;
 pub mod tcp;
 pub mod time;
 pub mod trace;

@@ -6,8 +6,8 @@
 use core::net::SocketAddrV4;
 
 use sluice_core::apps::http::{HttpEchoConfig, HttpEchoConnection, HttpTimeouts};
+use sluice_core::apps::Handler;
 use sluice_core::apps::HttpEchoService;
-use sluice_core::apps::{Handler, HandlerApp};
 use sluice_core::iface::{Interface, InterfaceConfig};
 use sluice_core::sim::{Host, LinkConfig, Network, SegmentId, StackHost};
 use sluice_core::socket::{SocketError, SocketHandle, SocketSet, SocketSetConfig};
@@ -17,7 +17,7 @@ use sluice_core::wire::{EthernetAddress, Ipv4Addr, Ipv4Cidr};
 
 const PORT: u16 = 80;
 
-type Server = StackHost<HandlerApp<HttpEchoService>>;
+type Server = StackHost<HttpEchoService>;
 type Client = StackHost<()>;
 
 fn ip(n: u8) -> Ipv4Addr {
@@ -51,7 +51,7 @@ fn lab(timeouts: HttpTimeouts, client_recv_buffer: usize) -> (Network, Client, S
     let client = StackHost::new(port, client_iface, sockets(1, client_tcp), ());
     let (port, server_iface) = iface(&mut net, seg, 2);
     let server_tcp = TcpConfig { send_buffer: SERVER_SEND_BUFFER, recv_buffer: 4096, ..TcpConfig::default() };
-    let app = HandlerApp::new(HttpEchoService::with_timeouts(PORT, HttpEchoConfig::default(), timeouts));
+    let app = HttpEchoService::with_timeouts(PORT, HttpEchoConfig::default(), timeouts);
     let server = StackHost::new(port, server_iface, sockets(2, server_tcp), app);
     (net, client, server)
 }
@@ -169,7 +169,7 @@ fn bytes_pipelined_after_a_bad_request_do_not_reset_the_response() {
 
         client.sockets.close(conn).unwrap();
         run(&mut net, &mut client, &mut server, Duration::from_millis(100));
-        assert_eq!(server.app.handler.connections(), 0, "the client's FIN ends the lingering close");
+        assert_eq!(server.handler.connections(), 0, "the client's FIN ends the lingering close");
         assert_eq!(server.sockets.tcp_stats().resets_sent, 0);
     }
 }
@@ -190,13 +190,13 @@ fn a_silent_client_is_dropped_after_the_lingering_timeout() {
     let conn = connect(&mut net, &mut client, &mut server);
     send_all(&mut net, &mut client, &mut server, conn, BAD_REQUEST);
     run(&mut net, &mut client, &mut server, Duration::from_millis(900));
-    assert_eq!(server.app.handler.connections(), 1, "lingering, within lingering_timeout");
-    assert_eq!(server.app.handler.timeout_counters.lingering_closes, 1);
+    assert_eq!(server.handler.connections(), 1, "lingering, within lingering_timeout");
+    assert_eq!(server.handler.timeout_counters.lingering_closes, 1);
     run(&mut net, &mut client, &mut server, Duration::from_millis(200));
-    assert_eq!(server.app.handler.connections(), 0, "closed once lingering_timeout passed");
-    assert_eq!(server.app.handler.timeout_counters.lingering_expired, 1);
+    assert_eq!(server.handler.connections(), 0, "closed once lingering_timeout passed");
+    assert_eq!(server.handler.timeout_counters.lingering_expired, 1);
     let mut counters = Vec::new();
-    server.app.handler.counters(&mut counters);
+    server.handler.counters(&mut counters);
     for expected in [("http_bad_request", 1), ("http_lingering_closes", 1), ("http_lingering_expired", 1)] {
         assert!(counters.contains(&expected), "{expected:?} in sluice stat's APP counters {counters:?}");
     }
@@ -217,7 +217,7 @@ fn a_client_that_keeps_sending_is_dropped_after_the_lingering_time() {
     while net.now() < started + Duration::from_secs(5) {
         let _ = client.sockets.send(conn, b"x");
         run(&mut net, &mut client, &mut server, Duration::from_millis(500));
-        if closed_after.is_none() && server.app.handler.connections() == 0 {
+        if closed_after.is_none() && server.handler.connections() == 0 {
             closed_after = Some(net.now() - started);
         }
     }
@@ -226,5 +226,5 @@ fn a_client_that_keeps_sending_is_dropped_after_the_lingering_time() {
         closed_after > Duration::from_millis(2500) && closed_after <= Duration::from_millis(3500),
         "closed after {closed_after:?}, expected at lingering_time (3 s)"
     );
-    assert_eq!(server.app.handler.timeout_counters.lingering_expired, 1);
+    assert_eq!(server.handler.timeout_counters.lingering_expired, 1);
 }

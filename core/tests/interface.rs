@@ -4,7 +4,7 @@
 use core::net::SocketAddrV4;
 
 use proptest::prelude::*;
-use sluice_core::apps::{App, DnsServer, UdpEcho, ECHO_PORT};
+use sluice_core::apps::{Ctx, DnsServer, Handler, UdpEcho, ECHO_PORT};
 use sluice_core::dns::{DnsError, Resolver, ResolverConfig};
 use sluice_core::iface::{DropReason, Interface, InterfaceConfig};
 use sluice_core::sim::{Host, LinkConfig, Network, PortId, SimDevice, StackHost};
@@ -20,7 +20,7 @@ fn ip(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 0, n)
 }
 
-fn host<A: App>(
+fn host<A: Handler>(
     net: &mut Network,
     segment: sluice_core::sim::SegmentId,
     n: u8,
@@ -29,7 +29,7 @@ fn host<A: App>(
     host_with(net, segment, n, |c| c, app)
 }
 
-fn host_with<A: App>(
+fn host_with<A: Handler>(
     net: &mut Network,
     segment: sluice_core::sim::SegmentId,
     n: u8,
@@ -296,9 +296,14 @@ struct Lookup {
     resolver: Resolver,
 }
 
-impl App for Lookup {
-    fn poll(&mut self, now: Instant, sockets: &mut SocketSet) {
-        self.resolver.poll(now, sockets);
+impl Handler for Lookup {
+    const EVENTS: bool = false;
+
+    fn on_readable(&mut self, _ctx: &mut Ctx<'_>, _conn: sluice_core::socket::SocketHandle) {}
+
+    fn poll(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now();
+        self.resolver.poll(now, ctx.sockets());
     }
     fn poll_at(&self, now: Instant) -> Option<Instant> {
         self.resolver.poll_at(now)
@@ -320,15 +325,15 @@ fn dns_lookup_answers_and_nxdomain() {
         resolver: Resolver::new(s, ResolverConfig::new(vec![ip(53)]), 7).unwrap(),
     });
     let mut server = host(&mut net, seg, 53, dns_server);
-    let found = a.app.resolver.start("WWW.Example.Test").unwrap();
-    let missing = a.app.resolver.start("nope.example.test").unwrap();
-    let literal = a.app.resolver.start("192.0.2.7").unwrap();
-    assert!(matches!(a.app.resolver.start("bad..name"), Err(DnsError::InvalidName(_))));
+    let found = a.handler.resolver.start("WWW.Example.Test").unwrap();
+    let missing = a.handler.resolver.start("nope.example.test").unwrap();
+    let literal = a.handler.resolver.start("192.0.2.7").unwrap();
+    assert!(matches!(a.handler.resolver.start("bad..name"), Err(DnsError::InvalidName(_))));
     settle(&mut net, &mut [&mut a, &mut server], Duration::from_secs(5));
-    assert_eq!(a.app.resolver.take_result(found), Some(Ok(vec![ip(80), ip(81)])));
-    assert_eq!(a.app.resolver.take_result(missing), Some(Err(DnsError::NoSuchName)));
-    assert_eq!(a.app.resolver.take_result(literal), Some(Ok(vec![Ipv4Addr::new(192, 0, 2, 7)])));
-    assert_eq!(server.app.answered, 2);
+    assert_eq!(a.handler.resolver.take_result(found), Some(Ok(vec![ip(80), ip(81)])));
+    assert_eq!(a.handler.resolver.take_result(missing), Some(Err(DnsError::NoSuchName)));
+    assert_eq!(a.handler.resolver.take_result(literal), Some(Ok(vec![Ipv4Addr::new(192, 0, 2, 7)])));
+    assert_eq!(server.handler.answered, 2);
 }
 
 #[test]
@@ -343,11 +348,11 @@ fn dns_fails_over_to_the_next_server() {
     });
     let mut silent = host(&mut net, seg, 52, |_| ());
     let mut server = host(&mut net, seg, 53, dns_server);
-    let query = a.app.resolver.start("www.example.test").unwrap();
+    let query = a.handler.resolver.start("www.example.test").unwrap();
     let done =
         run_until(&mut net, &mut [&mut a, &mut silent, &mut server], Duration::from_secs(10), || false);
     assert!(!done);
-    assert_eq!(a.app.resolver.result(query), Some(&Ok(vec![ip(80), ip(81)])));
+    assert_eq!(a.handler.resolver.result(query), Some(&Ok(vec![ip(80), ip(81)])));
     assert!(silent.iface.stats().icmp_errors_sent >= 1, "server 1 refused with port unreachable");
 }
 
@@ -359,9 +364,9 @@ fn dns_times_out_when_nobody_answers() {
     config.attempts = 2;
     config.timeout = Duration::from_millis(500);
     let mut a = host(&mut net, seg, 1, |s| Lookup { resolver: Resolver::new(s, config, 1).unwrap() });
-    let query = a.app.resolver.start("www.example.test").unwrap();
+    let query = a.handler.resolver.start("www.example.test").unwrap();
     settle(&mut net, &mut [&mut a], Duration::from_secs(10));
-    assert_eq!(a.app.resolver.take_result(query), Some(Err(DnsError::TimedOut)));
+    assert_eq!(a.handler.resolver.take_result(query), Some(Err(DnsError::TimedOut)));
     // 500 ms, then 1 s: done by 1.5 s.
     assert!(net.now() < Instant::from_secs(5));
 }

@@ -13,7 +13,7 @@
 //! From the core: [`wire`], [`phy`], [`iface`], [`tcp`], [`socket`], [`dns`], [`apps`],
 //! [`trace`], [`time`] and [`sim`].
 
-pub use sluice_core::{apps, dns, iface, phy, sim, socket, tcp, time, trace, wire};
+pub use sluice_core::{apps, dns, iface, phy, sim, socket, stack, tcp, time, trace, wire};
 
 pub mod control;
 pub mod worker;

@@ -118,9 +118,24 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// An application running inside a worker. One instance runs on each worker; every
-/// callback has default no-op behaviour except `on_readable`.
+/// An application on a [`Stack`](crate::stack::Stack): the one application model, run
+/// by the workers, the simulator's hosts and the blocking API alike. One instance runs on
+/// each worker; every callback has default no-op behaviour except `on_readable`.
+///
+/// A handler is told of its sockets' events (edge-triggered, see the module docs), or,
+/// with [`EVENTS`](Handler::EVENTS) false, is a polled application that reads and writes
+/// its sockets in [`poll`](Handler::poll) and leaves their events queued.
 pub trait Handler: Send {
+    /// Whether the stack hands this handler its sockets' events.
+    const EVENTS: bool = true;
+
+    /// One socket's event; by default, the callbacks below in the order a worker makes
+    /// them ([`dispatch_event`]). A handler that shares the stack with other owners of
+    /// sockets (the blocking API) looks here first.
+    fn event(&mut self, ctx: &mut Ctx<'_>, handle: SocketHandle, readiness: Readiness) {
+        dispatch_event(self, ctx, handle, readiness);
+    }
+
     /// Once, on the worker thread, before the first packet: open listeners here.
     fn start(&mut self, _ctx: &mut Ctx<'_>) -> Result<(), SocketError> {
         Ok(())
@@ -191,6 +206,14 @@ pub fn dispatch_event<H: Handler + ?Sized>(
         ctx.connecting.retain(|&h| h != handle);
         handler.on_closed(ctx, handle);
     }
+}
+
+/// A stack whose sockets the caller drives itself, between polls (tests, scripted
+/// hosts): nothing runs inside, and events stay queued for the caller's `take_events`.
+impl Handler for () {
+    const EVENTS: bool = false;
+
+    fn on_readable(&mut self, _ctx: &mut Ctx<'_>, _conn: SocketHandle) {}
 }
 
 /// A worker without an in-worker application (threads use the blocking API).

@@ -30,7 +30,7 @@ use super::link::{InvalidLinkConfig, LinkConfig, LinkStats};
 use super::network::{Network, PortId};
 use super::segment_log::{Content, SegmentLog, Side};
 use super::stack_host::StackHost;
-use crate::apps::App;
+use crate::apps::{Ctx, Handler};
 use crate::iface::{ConfigError, Interface, InterfaceConfig};
 use crate::socket::{SocketError, SocketHandle, SocketSet, SocketSetConfig};
 use crate::tcp::{State, TcpConfig, TcpStats};
@@ -139,7 +139,7 @@ impl TransferScenario {
         let listener = server.host.sockets.tcp_socket()?;
         server.host.sockets.bind(listener, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, SERVER_PORT))?;
         server.host.sockets.listen(listener, 16)?;
-        server.host.app.listener = Some(listener);
+        server.host.handler.listener = Some(listener);
 
         let mut client = TracedHost::new(
             Side::Client,
@@ -149,7 +149,7 @@ impl TransferScenario {
         );
         let handle = client.host.sockets.tcp_socket()?;
         client.host.sockets.connect(handle, SocketAddrV4::new(SERVER_ADDR, SERVER_PORT), net.now())?;
-        client.host.app.socket = Some(handle);
+        client.host.handler.socket = Some(handle);
 
         let mut log = SegmentLog::new(self.keep_segments);
         let mut sampler = self.sample_every.map(Sampler::new);
@@ -161,7 +161,8 @@ impl TransferScenario {
         let mut final_window = None;
         let mut closed = None;
         loop {
-            if let Some(f) = client.host.app.failure.take().or_else(|| server.host.app.failure.take()) {
+            if let Some(f) = client.host.handler.failure.take().or_else(|| server.host.handler.failure.take())
+            {
                 failure = Some(f);
                 break;
             }
@@ -196,7 +197,8 @@ impl TransferScenario {
             }
             events_seen = discarded + events.len() as u64;
             if completed_at.is_none() {
-                let done = client.host.app.done_at.zip(server.host.app.done_at).map(|(a, b)| a.max(b));
+                let done =
+                    client.host.handler.done_at.zip(server.host.handler.done_at).map(|(a, b)| a.max(b));
                 let current = client.sample(net.now());
                 if let Some(sampler) = &mut sampler {
                     sampler.observe(done.unwrap_or(net.now()), current);
@@ -220,8 +222,8 @@ impl TransferScenario {
         let (up, down) = self.workload.bytes();
         Ok(TransferReport {
             failure,
-            client_to_server: server.host.app.incoming.check(&client.host.app.outgoing, up),
-            server_to_client: client.host.app.incoming.check(&server.host.app.outgoing, down),
+            client_to_server: server.host.handler.incoming.check(&client.host.handler.outgoing, up),
+            server_to_client: client.host.handler.incoming.check(&server.host.handler.outgoing, down),
             completed_at,
             closed: closed.is_some(),
             ended_at: closed.unwrap_or(net.now()),
@@ -230,12 +232,17 @@ impl TransferScenario {
             client_tcp: client.host.sockets.tcp_stats().clone(),
             server_tcp: server.host.sockets.tcp_stats().clone(),
             link: net.stats(segment),
-            mss: client.host.app.socket.and_then(|h| client.host.sockets.connection(h).ok()).map(|c| c.mss()),
+            mss: client
+                .host
+                .handler
+                .socket
+                .and_then(|h| client.host.sockets.connection(h).ok())
+                .map(|c| c.mss()),
             segments: log,
             sample_every: sampler.as_ref().map(|s| s.every),
             samples: sampler.map(|s| s.samples).unwrap_or_default(),
             final_window,
-            round_times: core::mem::take(&mut client.host.app.round_times),
+            round_times: core::mem::take(&mut client.host.handler.round_times),
             events_missed,
         })
     }
@@ -422,7 +429,7 @@ impl TracedHost {
     }
 
     fn connection(&self) -> Option<&crate::tcp::Connection> {
-        self.host.app.socket.and_then(|h| self.host.sockets.connection(h).ok())
+        self.host.handler.socket.and_then(|h| self.host.sockets.connection(h).ok())
     }
 
     fn state(&self) -> Option<State> {
@@ -432,7 +439,7 @@ impl TracedHost {
     /// The connection is closed after the workload (TIME_WAIT counts for the side that
     /// closed first).
     fn is_closed(&self) -> bool {
-        let app = &self.host.app;
+        let app = &self.host.handler;
         app.shut && app.eof && matches!(self.state(), Some(State::Closed | State::TimeWait))
     }
 
@@ -646,12 +653,18 @@ impl Endpoint {
     }
 }
 
-impl App for Endpoint {
-    fn poll(&mut self, now: Instant, sockets: &mut SocketSet) {
+/// A polled application: each poll moves the transfer as far as the buffers allow.
+impl Handler for Endpoint {
+    const EVENTS: bool = false;
+
+    fn on_readable(&mut self, _ctx: &mut Ctx<'_>, _conn: SocketHandle) {}
+
+    fn poll(&mut self, ctx: &mut Ctx<'_>) {
         if self.failure.is_some() {
             return;
         }
-        if let Err(failure) = self.step(now, sockets) {
+        let now = ctx.now();
+        if let Err(failure) = self.step(now, ctx.sockets()) {
             self.failure = Some(failure);
         }
     }

@@ -24,6 +24,7 @@ mod run_loop;
 mod runtime;
 mod view;
 mod wake;
+mod worker_handler;
 
 pub use blocking::{TcpListener, TcpStream, UdpSocket};
 pub use clock::Clock;
@@ -34,5 +35,5 @@ pub use impaired::{ImpairedDevice, Impairment};
 pub use memory::{MemoryDevice, MemoryWire};
 pub use ports::{PortFilter, PortRegistrar};
 pub use runtime::{PollMode, Runtime, RuntimeConfig, RuntimeError, RuntimeHandle};
-pub use sluice_core::apps::{Ctx, Handler, HandlerApp, NoHandler};
+pub use sluice_core::apps::{Ctx, Handler, NoHandler};
 pub use view::WorkerView;

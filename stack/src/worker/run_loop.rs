@@ -1,25 +1,26 @@
 //! One worker: a run-to-completion loop on its own core over one queue.
 //!
 //! Each iteration: frames handed over by other workers and requests from threads, then
-//! a receive batch through the stack, then timers and transmissions (inside
-//! `Interface::poll`), then the application's events, then a second transmit pass for
-//! what the application wrote, then one flush of the device (one TX kick per batch).
-//! The connections in this worker's socket set are touched by this thread alone.
+//! one [`Stack::poll`] (a receive batch, timers and transmissions, the application's
+//! events, a second transmit pass for what it wrote: the loop the simulator runs too),
+//! then the frames for other workers, then one flush of the device (one TX kick per
+//! batch). The connections in this worker's socket set are touched by this thread alone.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, TryRecvError};
 
-use super::blocking_state::BlockingSockets;
 use super::command::Command;
 use super::device::QueueDevice;
 use super::runtime::{PollMode, Shared};
 use super::view::WorkerView;
 use super::wake::poll_readable;
-use crate::apps::{dispatch_event, Ctx, Handler};
-use crate::iface::{HandoffTarget, Interface};
-use crate::socket::{FourTuple, PortChange, Readiness, SocketHandle, SocketSet};
+use super::worker_handler::WorkerHandler;
+use crate::apps::Handler;
+use crate::iface::HandoffTarget;
+use crate::socket::{FourTuple, PortChange};
+use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 
 /// Frames handed in, and requests, taken per iteration at most (the rest wait a turn,
@@ -33,19 +34,13 @@ pub(super) struct Worker<D: QueueDevice, H: Handler> {
     pub index: usize,
     pub core: Option<usize>,
     pub device: D,
-    pub iface: Interface,
-    pub sockets: SocketSet,
-    pub handler: H,
+    /// The interface, the sockets, and the blocking API and application on them.
+    pub stack: Stack<WorkerHandler<H>>,
     pub commands: Receiver<Command>,
     pub frames: Receiver<Vec<u8>>,
     pub shared: Arc<Shared>,
-    pub blocking: BlockingSockets,
-    pub events: Vec<(SocketHandle, Readiness)>,
-    pub connecting: Vec<SocketHandle>,
-    pub closed_now: Vec<SocketHandle>,
     pub port_changes: Vec<PortChange>,
     pub flow_changes: Vec<(FourTuple, bool)>,
-    pub udp_buf: Box<[u8]>,
     pub iterations: u64,
     pub idle_iterations: u64,
     pub busy: Duration,
@@ -58,14 +53,7 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
         started: crossbeam_channel::Sender<(usize, Result<(), crate::socket::SocketError>)>,
     ) {
         let now = self.shared.clock.now();
-        self.iface.attach(&mut self.sockets);
-        let result = self.handler.start(&mut Ctx::new(
-            &mut self.sockets,
-            now,
-            self.index,
-            &mut self.connecting,
-            &mut self.closed_now,
-        ));
+        let result = self.stack.start(now);
         self.sync_ports();
         let failed = result.is_err();
         let _ = started.send((self.index, result));
@@ -114,7 +102,8 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
         for _ in 0..INBOX_BATCH {
             match self.frames.try_recv() {
                 Ok(frame) => {
-                    self.iface.receive_handoff(now, frame, &mut self.device, &mut self.sockets);
+                    let stack = &mut self.stack;
+                    stack.iface.receive_handoff(now, frame, &mut self.device, &mut stack.sockets);
                     busy = true;
                 }
                 Err(_) => break,
@@ -129,22 +118,8 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        busy |= self.iface.poll(now, &mut self.device, &mut self.sockets);
+        busy |= self.stack.poll(now, &mut self.device);
         self.pass_handoffs();
-        busy |= self.dispatch_events(now);
-        self.handler.poll(&mut Ctx::new(
-            &mut self.sockets,
-            now,
-            self.index,
-            &mut self.connecting,
-            &mut self.closed_now,
-        ));
-        self.blocking.poll_udp(&mut self.sockets, &mut self.udp_buf);
-        if self.sockets.has_tx_ready() {
-            // What the application just wrote leaves in this iteration's batch.
-            busy |= self.iface.poll(now, &mut self.device, &mut self.sockets);
-            self.pass_handoffs();
-        }
         self.sync_ports();
         self.device.flush();
         busy
@@ -154,7 +129,7 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
     fn pass_handoffs(&mut self) {
         let peers = &self.shared.peers;
         let mut recycled = Vec::new();
-        for handoff in self.iface.take_handoffs() {
+        for handoff in self.stack.iface.take_handoffs() {
             match handoff.to {
                 HandoffTarget::Worker(to) => {
                     if let Some(peer) = peers.get(usize::from(to)) {
@@ -177,38 +152,13 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
             }
         }
         for buffer in recycled {
-            self.iface.recycle(buffer);
+            self.stack.iface.recycle(buffer);
         }
-    }
-
-    /// Tells the owners of sockets what changed: the blocking API's threads, or the
-    /// handler's callbacks.
-    fn dispatch_events(&mut self, now: Instant) -> bool {
-        self.sockets.take_events(&mut self.events);
-        if self.events.is_empty() {
-            return false;
-        }
-        let mut events = std::mem::take(&mut self.events);
-        for &(handle, readiness) in &events {
-            if self.blocking.on_event(&mut self.sockets, self.index, handle) {
-                continue;
-            }
-            self.dispatch_to_handler(now, handle, readiness);
-        }
-        self.closed_now.clear();
-        events.clear();
-        self.events = events;
-        true
-    }
-
-    fn dispatch_to_handler(&mut self, now: Instant, handle: SocketHandle, readiness: Readiness) {
-        let mut ctx =
-            Ctx::new(&mut self.sockets, now, self.index, &mut self.connecting, &mut self.closed_now);
-        dispatch_event(&mut self.handler, &mut ctx, handle, readiness);
     }
 
     fn apply(&mut self, now: Instant, command: Command) {
-        let sockets = &mut self.sockets;
+        let Stack { sockets, handler, .. } = &mut self.stack;
+        let blocking = &mut handler.blocking;
         match command {
             Command::Listen { addr, backlog, accepted, reply } => {
                 let result = sockets.tcp_socket().and_then(|handle| {
@@ -222,13 +172,13 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
                     }
                 });
                 if let Ok(handle) = result {
-                    self.blocking.listen(handle, accepted);
+                    blocking.listen(handle, accepted);
                 }
                 let _ = reply.send(result);
             }
             Command::Connect { remote, reply } => match sockets.tcp_socket() {
                 Ok(handle) => match sockets.connect(handle, remote, now) {
-                    Ok(()) => self.blocking.connect(handle, reply),
+                    Ok(()) => blocking.connect(handle, reply),
                     Err(err) => {
                         let _ = sockets.close(handle);
                         let _ = reply.send(Err(err));
@@ -236,8 +186,8 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
                 },
                 Err(err) => drop(reply.send(Err(err))),
             },
-            Command::Read { handle, max, reply } => self.blocking.read(sockets, handle, max, reply),
-            Command::Write { handle, data, reply } => self.blocking.write(sockets, handle, data, reply),
+            Command::Read { handle, max, reply } => blocking.read(sockets, handle, max, reply),
+            Command::Write { handle, data, reply } => blocking.write(sockets, handle, data, reply),
             Command::ShutdownWrite { handle, reply } => {
                 let _ = reply.send(sockets.shutdown_write(handle));
             }
@@ -245,8 +195,8 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
                 let _ = reply.send(sockets.set_nodelay(handle, nodelay));
             }
             Command::Close { handle } => {
-                if self.blocking.owns(handle) {
-                    self.blocking.forget(handle);
+                if blocking.owns(handle) {
+                    blocking.forget(handle);
                     let _ = sockets.close(handle);
                 }
             }
@@ -261,12 +211,12 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
                     }
                 });
                 if let Ok((handle, _)) = result {
-                    self.blocking.bind_udp(handle, datagrams);
+                    blocking.bind_udp(handle, datagrams);
                 }
                 let _ = reply.send(result);
             }
             Command::UdpSend { handle, to, data, reply } => {
-                let result = if self.blocking.owns(handle) {
+                let result = if blocking.owns(handle) {
                     sockets.send_to(handle, &data, to).map(|_| data.len())
                 } else {
                     Err(crate::socket::SocketError::BadDescriptor(handle))
@@ -277,13 +227,13 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
                 let mut device_counters = Vec::new();
                 self.device.counters(&mut device_counters);
                 let mut app_counters = Vec::new();
-                self.handler.counters(&mut app_counters);
+                self.stack.handler.counters(&mut app_counters);
                 inspect(&WorkerView {
                     worker: self.index,
                     core: self.core,
                     now,
-                    iface: &self.iface,
-                    sockets: &self.sockets,
+                    iface: &self.stack.iface,
+                    sockets: &self.stack.sockets,
                     device_mode: self.device.mode(),
                     device_counters,
                     iterations: self.iterations,
@@ -300,11 +250,11 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
     /// in the shared flow directory. Runs before the flush, so a SYN-ACK leaves only
     /// once the other workers can find its connection.
     fn sync_ports(&mut self) {
-        self.sockets.take_port_changes(&mut self.port_changes);
+        self.stack.sockets.take_port_changes(&mut self.port_changes);
         for change in self.port_changes.drain(..) {
             self.shared.ports.apply(change);
         }
-        self.sockets.take_flow_changes(&mut self.flow_changes);
+        self.stack.sockets.take_flow_changes(&mut self.flow_changes);
         for (tuple, open) in self.flow_changes.drain(..) {
             self.shared.flows.set(tuple, self.index as u16, open);
         }
@@ -320,8 +270,7 @@ impl<D: QueueDevice, H: Handler> Worker<D, H> {
             waker.woke();
             return;
         }
-        let deadline =
-            [self.iface.poll_at(now, &self.sockets), self.handler.poll_at(now)].into_iter().flatten().min();
+        let deadline = self.stack.poll_at(now);
         let timeout_ms = match deadline {
             Some(at) if at <= now => 0,
             Some(at) => ((at - now).as_micros().div_ceil(1000)).min(1000) as i32,

@@ -8,7 +8,6 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use thiserror::Error;
 
-use super::blocking_state::BlockingSockets;
 use super::clock::Clock;
 use super::command::Command;
 use super::device::QueueDevice;
@@ -17,9 +16,11 @@ use super::ports::{PortFilter, PortRegistrar};
 use super::run_loop::Worker;
 use super::view::WorkerView;
 use super::wake::Waker;
+use super::worker_handler::WorkerHandler;
 use crate::apps::Handler;
 use crate::iface::{ConfigError, Interface, InterfaceConfig, Steering};
 use crate::socket::{PortShare, SocketError, SocketSet, SocketSetConfig};
+use crate::stack::Stack;
 use crate::time::Duration;
 
 /// How a worker waits for work.
@@ -168,19 +169,12 @@ impl Runtime {
                 index,
                 core,
                 device,
-                iface,
-                sockets,
-                handler: handler(index),
+                stack: Stack::new(index, iface, sockets, WorkerHandler::new(handler(index))),
                 commands,
                 frames,
                 shared: shared.clone(),
-                blocking: BlockingSockets::default(),
-                events: Vec::new(),
-                connecting: Vec::new(),
-                closed_now: Vec::new(),
                 port_changes: Vec::new(),
                 flow_changes: Vec::new(),
-                udp_buf: vec![0; crate::socket::udp::MAX_PAYLOAD].into_boxed_slice(),
                 iterations: 0,
                 idle_iterations: 0,
                 busy: Duration::ZERO,

@@ -13,7 +13,7 @@ use anyhow::{bail, ensure, Context, Result};
 use core::net::SocketAddrV4;
 use pcap_file::pcap::PcapReader;
 
-use sluice::apps::{App, DnsServer, UdpEcho, ECHO_PORT};
+use sluice::apps::{Ctx, DnsServer, Handler, UdpEcho, ECHO_PORT};
 use sluice::dns::{QueryHandle, Resolver, ResolverConfig};
 use sluice::iface::{Interface, InterfaceConfig};
 use sluice::sim::{LinkConfig, Network, StackHost};
@@ -216,9 +216,15 @@ impl DemoClient {
     }
 }
 
-impl App for DemoClient {
-    fn poll(&mut self, now: Instant, sockets: &mut SocketSet) {
-        if let Err(e) = self.step(now, sockets) {
+/// A polled application: each poll moves the demo on as far as it can.
+impl Handler for DemoClient {
+    const EVENTS: bool = false;
+
+    fn on_readable(&mut self, _ctx: &mut Ctx<'_>, _conn: SocketHandle) {}
+
+    fn poll(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now();
+        if let Err(e) = self.step(now, ctx.sockets()) {
             self.fail(now, &format!("socket call failed: {e}"));
         }
     }
@@ -230,6 +236,23 @@ impl App for DemoClient {
             Phase::Resolve(_) => self.resolver.poll_at(now),
             _ => Some(self.deadline),
         }
+    }
+}
+
+/// Host B's services: UDP echo and a DNS server, both polled.
+struct DemoServer {
+    echo: UdpEcho,
+    dns: DnsServer,
+}
+
+impl Handler for DemoServer {
+    const EVENTS: bool = false;
+
+    fn on_readable(&mut self, _ctx: &mut Ctx<'_>, _conn: SocketHandle) {}
+
+    fn poll(&mut self, ctx: &mut Ctx<'_>) {
+        self.echo.poll(ctx.sockets());
+        self.dns.poll(ctx.sockets());
     }
 }
 
@@ -268,7 +291,8 @@ pub fn run(options: &Options) -> Result<()> {
     let echo = UdpEcho::bind(&mut sockets_b, ECHO_PORT)?;
     let mut dns = DnsServer::bind(&mut sockets_b, 53)?;
     dns.insert(NAME, B_IP);
-    let mut host_b = StackHost::new(port_b, interface(B_MAC, B_IP, 0x2000)?, sockets_b, (echo, dns));
+    let mut host_b =
+        StackHost::new(port_b, interface(B_MAC, B_IP, 0x2000)?, sockets_b, DemoServer { echo, dns });
 
     println!("sluice demo: host A {A_IP} ({A_MAC}) and host B {B_IP} ({B_MAC}) on a simulated link");
     println!(
@@ -278,7 +302,7 @@ pub fn run(options: &Options) -> Result<()> {
         options.seed
     );
     let limit = Instant::from_secs(120);
-    while host_a.app.phase != Phase::Done && net.now() < limit {
+    while host_a.handler.phase != Phase::Done && net.now() < limit {
         if !net.step(&mut [&mut host_a, &mut host_b]) {
             break;
         }
@@ -289,7 +313,7 @@ pub fn run(options: &Options) -> Result<()> {
     net.finish_capture()?;
 
     let mut lines = read_trace(&options.pcap)?;
-    lines.extend(host_a.app.log.iter().map(|(t, l)| (*t, 0, l.clone())));
+    lines.extend(host_a.handler.log.iter().map(|(t, l)| (*t, 0, l.clone())));
     lines.sort_by_key(|&(t, order, _)| (t, order));
     for (t, _, line) in &lines {
         println!("{t}  {line}");
@@ -307,14 +331,14 @@ pub fn run(options: &Options) -> Result<()> {
     writeln!(
         summary,
         "host B served {} DNS answers and {} echoes",
-        host_b.app.1.answered, host_b.app.0.echoed
+        host_b.handler.dns.answered, host_b.handler.echo.echoed
     )?;
     writeln!(summary, "pcap: {} (open it in Wireshark, or `tshark -r` it)", options.pcap.display())?;
     print!("{summary}");
-    if let Some(why) = &host_a.app.failure {
+    if let Some(why) = &host_a.handler.failure {
         bail!("the demo did not complete: {why}");
     }
-    if host_a.app.phase != Phase::Done {
+    if host_a.handler.phase != Phase::Done {
         bail!("the demo did not complete within {limit} s of virtual time");
     }
     println!("demo complete: ARP, ping, DNS, UDP echo with fragmentation, ICMP port unreachable");
