@@ -4,10 +4,12 @@
 //! says when it next needs a poll. The AF_XDP worker, the simulator's hosts and the
 //! in-memory benchmarks all run this same loop; only the device and the clock differ.
 
+use std::sync::Arc;
+
 use crate::apps::{Ctx, Handler};
-use crate::iface::Interface;
+use crate::iface::{ConfigError, FlowTable, Interface, InterfaceConfig, Steering};
 use crate::phy::Device;
-use crate::socket::{Readiness, SocketError, SocketHandle, SocketSet};
+use crate::socket::{PortShare, Readiness, SocketError, SocketHandle, SocketSet, SocketSetConfig};
 use crate::time::Instant;
 
 /// An interface, its sockets and the application that uses them.
@@ -39,6 +41,40 @@ impl<H: Handler> Stack<H> {
             connecting: Vec::new(),
             closed_now: Vec::new(),
         }
+    }
+
+    /// Worker `index` of `count` on one multi-queue link: with several, its interface
+    /// hands frames that belong to other workers to them (by ephemeral port, ARP replies
+    /// to all, strays by the shared `flows` directory), and its sockets take ephemeral
+    /// ports from their own residue class and report their connections to `flows`.
+    pub fn for_worker(
+        index: usize,
+        count: usize,
+        mut iface: InterfaceConfig,
+        sockets: SocketSetConfig,
+        flows: &Arc<FlowTable>,
+        handler: H,
+    ) -> Result<Stack<H>, ConfigError> {
+        // Distinct IPv4 identification sequences, so fragments of two workers never mix.
+        iface.ident_seed = iface.ident_seed.wrapping_add((index as u16).wrapping_mul(0x9e37));
+        let mut iface = Interface::new(iface)?;
+        let share = PortShare { index: index as u16, of: count as u16 };
+        if count > 1 {
+            iface.set_steering(Steering { worker: share.index, workers: share.of });
+            iface.set_flow_directory(flows.clone());
+        }
+        let sockets = SocketSet::new(SocketSetConfig {
+            ephemeral_share: share,
+            track_flows: count > 1,
+            ephemeral_seed: sockets.ephemeral_seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            ..sockets
+        });
+        Ok(Stack::new(index, iface, sockets, handler))
+    }
+
+    /// This stack's worker index.
+    pub fn worker(&self) -> usize {
+        self.worker
     }
 
     /// Starts the handler (its `start` opens listeners), once, before the first `poll`.

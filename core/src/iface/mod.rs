@@ -9,6 +9,7 @@
 //! - `partial_checksum`: TCP/UDP checksums a sender left to an offload, told apart and explained.
 
 mod config;
+mod flow_table;
 mod fragment;
 mod interface;
 mod neighbor;
@@ -18,6 +19,7 @@ mod stats;
 mod steering;
 
 pub use config::{ConfigError, InterfaceConfig};
+pub use flow_table::FlowTable;
 pub use fragment::{Reassembler, ReassemblyConfig, ReassemblyEvictions};
 pub use interface::Interface;
 pub use neighbor::{Evicted, NeighborCache, NeighborConfig};

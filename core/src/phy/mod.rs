@@ -53,3 +53,22 @@ pub trait Device {
 
     fn caps(&self) -> DeviceCaps;
 }
+
+/// The receive queue a NIC's receive-side scaling picks for `frame` among `queues`: a
+/// hash of the IPv4 addresses and ports (queue 0 for anything else). Like a real NIC's,
+/// the hash is not symmetric, so the reply to an active open may land on another queue
+/// than the one that sent the SYN: the case the workers' handoff exists for. The
+/// in-memory devices (the simulator's multi-worker host, the workers' `MemoryWire`)
+/// spread frames with it.
+pub fn rss_queue(frame: &[u8], queues: usize) -> usize {
+    if queues <= 1 || frame.len() < 38 || frame[12..14] != [0x08, 0x00] {
+        return 0;
+    }
+    let ihl = usize::from(frame[14] & 0x0f) * 4;
+    let ports = frame.get(14 + ihl..14 + ihl + 4).unwrap_or(&[0; 4]);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in frame[26..34].iter().chain(ports) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % queues as u64) as usize
+}

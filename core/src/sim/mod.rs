@@ -11,6 +11,8 @@
 //! - [`Host`] is anything that drives a device; [`Network::step`] and
 //!   [`Network::run_until`] poll hosts and jump time from event to event.
 //! - [`Network::capture`] writes pcap; [`tshark::analyze`] decodes a capture file.
+//! - [`StackHost`] is a host running one [`Stack`](crate::stack::Stack); [`WorkersHost`]
+//!   runs several on one multi-queue port, with the workers' steering and handoff.
 //! - [`TransferScenario`] runs a TCP transfer between two hosts running the whole stack
 //!   and reports what happened; [`SegmentLog`] holds the segments each side sent.
 //!
@@ -42,6 +44,7 @@ pub mod segment_log;
 mod stack_host;
 pub mod tcp_scenario;
 pub mod tshark;
+mod workers_host;
 
 #[cfg(test)]
 mod testkit;
@@ -56,3 +59,4 @@ pub use segment_log::{SegmentLog, Side};
 pub use stack_host::StackHost;
 pub use tcp_scenario::{TransferReport, TransferScenario, Workload};
 pub use tshark::TsharkReport;
+pub use workers_host::{WorkersCounters, WorkersHost, MAX_WORKERS};

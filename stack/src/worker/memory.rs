@@ -2,9 +2,8 @@
 //! workers without a NIC or root.
 //!
 //! Like a NIC's receive-side scaling, the wire spreads frames over the receiving side's
-//! queues by a hash of the IPv4 addresses and ports. The hash is not symmetric, so the
-//! reply to an active open may land on another queue than the one that sent the SYN,
-//! exactly the case the workers' handoff exists for.
+//! queues by a hash of the IPv4 addresses and ports ([`phy::rss_queue`]), so the reply
+//! to an active open may land on another queue than the one that sent the SYN.
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -65,20 +64,6 @@ pub struct MemoryDevice {
     tx_frames: u64,
 }
 
-/// The receiving queue of a frame: a hash of its addresses and ports, or queue 0.
-fn queue_of(frame: &[u8], queues: usize) -> usize {
-    if queues <= 1 || frame.len() < 38 || frame[12..14] != [0x08, 0x00] {
-        return 0;
-    }
-    let ihl = usize::from(frame[14] & 0x0f) * 4;
-    let ports = frame.get(14 + ihl..14 + ihl + 4).unwrap_or(&[0; 4]);
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in frame[26..34].iter().chain(ports) {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (hash % queues as u64) as usize
-}
-
 pub struct MemoryRx(Vec<u8>);
 
 impl phy::RxToken for MemoryRx {
@@ -123,7 +108,7 @@ impl QueueDevice for MemoryDevice {
     fn flush(&mut self) {
         let queues = self.peer.len();
         for frame in self.pending.drain(..) {
-            let mut queue = queue_of(&frame, queues);
+            let mut queue = phy::rss_queue(&frame, queues);
             self.tx_frames += 1;
             if self.scatter_every > 0 && self.tx_frames.is_multiple_of(self.scatter_every) {
                 queue = (queue + 1) % queues;

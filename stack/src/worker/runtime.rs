@@ -11,15 +11,14 @@ use thiserror::Error;
 use super::clock::Clock;
 use super::command::Command;
 use super::device::QueueDevice;
-use super::flows::FlowTable;
 use super::ports::{PortFilter, PortRegistrar};
 use super::run_loop::Worker;
 use super::view::WorkerView;
 use super::wake::Waker;
 use super::worker_handler::WorkerHandler;
 use crate::apps::Handler;
-use crate::iface::{ConfigError, Interface, InterfaceConfig, Steering};
-use crate::socket::{PortShare, SocketError, SocketSet, SocketSetConfig};
+use crate::iface::{ConfigError, FlowTable, InterfaceConfig};
+use crate::socket::{PortShare, SocketError, SocketSetConfig};
 use crate::stack::Stack;
 use crate::time::Duration;
 
@@ -148,28 +147,15 @@ impl Runtime {
         let mut runtime = Runtime { handle: RuntimeHandle { shared: shared.clone() }, threads: Vec::new() };
         let (started_tx, started_rx) = bounded(count);
         for (index, (device, (commands, frames))) in devices.into_iter().zip(inboxes).enumerate() {
-            let mut iface_config = config.iface;
-            iface_config.ident_seed =
-                iface_config.ident_seed.wrapping_add((index as u16).wrapping_mul(0x9e37));
-            let mut iface = Interface::new(iface_config)?;
-            let share = PortShare { index: index as u16, of: count as u16 };
-            if count > 1 {
-                iface.set_steering(Steering { worker: share.index, workers: share.of });
-                iface.set_flow_directory(shared.flows.clone());
-            }
-            let sockets = SocketSet::new(SocketSetConfig {
-                ephemeral_share: share,
-                track_flows: count > 1,
-                ephemeral_seed: config.sockets.ephemeral_seed
-                    ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-                ..config.sockets
-            });
+            let handler = WorkerHandler::new(handler(index));
+            let stack =
+                Stack::for_worker(index, count, config.iface, config.sockets, &shared.flows, handler)?;
             let core = config.cores.get(index).copied();
             let worker = Worker {
                 index,
                 core,
                 device,
-                stack: Stack::new(index, iface, sockets, WorkerHandler::new(handler(index))),
+                stack,
                 commands,
                 frames,
                 shared: shared.clone(),

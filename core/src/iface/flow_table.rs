@@ -1,5 +1,5 @@
 //! The directory of which worker owns each connection, shared by the workers of a
-//! multi-queue link. Consulted only when a segment reaches a worker that does not have its
+//! multi-queue link (the AF_XDP runtime's, and the simulator's multi-worker hosts'). Consulted only when a segment reaches a worker that does not have its
 //! connection (a kernel peer may move a flow to another transmit queue, and so to another
 //! of our receive queues, in mid-connection); updated when connections come and go. The
 //! common path, a segment whose connection is local, never touches it.
@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use crate::iface::FlowDirectory;
+use super::FlowDirectory;
 use crate::socket::FourTuple;
 
 /// Shards, so that workers updating different connections rarely meet.
