@@ -1,7 +1,7 @@
 //! The AF_XDP datapath against real kernel peers on a veth pair (root only; `cargo xtask
-//! test` runs them as root). Each test makes its own pair of network namespaces, `hx-sN`
-//! for Sluice and `hx-pN` for the kernel peer, joined by veth `hxNs`/`hxNp`; guards remove
-//! them even when a test fails.
+//! test` runs them as root). Each test makes its own veth lab (`sluice-lab`): namespaces
+//! `sluice-xdp-PID-N-a` for Sluice and `-b` for the kernel peer, joined by `sl0`/`sl1`;
+//! guards remove them even when a test fails.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -42,9 +42,11 @@ fn run(program: &str, args: &[&str]) -> Output {
     output
 }
 
-/// Two namespaces joined by a veth pair: Sluice's side has no kernel address; the peer has
-/// `10.77.N.2/24` and TX checksum offload off (frames carry full checksums, DESIGN.md).
+/// The veth lab (`sluice-lab`, as `cargo xtask veth up` makes it), one per test, removed
+/// when dropped: Sluice's side `sl0` has no kernel address, the peer `sl1` has 10.0.0.2/24
+/// and TX checksum offload off (frames carry full checksums).
 struct VethPair {
+    lab: sluice_lab::Lab,
     stack_ns: String,
     peer_ns: String,
     stack_if: String,
@@ -56,44 +58,22 @@ struct VethPair {
 
 impl VethPair {
     fn new(n: u8) -> VethPair {
-        let pair = VethPair {
-            stack_ns: format!("hx-s{n}"),
-            peer_ns: format!("hx-p{n}"),
-            stack_if: format!("hx{n}s"),
-            peer_if: format!("hx{n}p"),
-            stack_mac: EthernetAddress([0x02, 0x77, 0, 0, n, 1]),
-            stack_ip: Ipv4Addr::new(10, 77, n, 1),
-            peer_ip: Ipv4Addr::new(10, 77, n, 2),
-        };
-        pair.remove();
-        run("ip", &["netns", "add", &pair.stack_ns]);
-        run("ip", &["netns", "add", &pair.peer_ns]);
-        let mac = pair.stack_mac.to_string();
-        run(
-            "ip",
-            &[
-                "link",
-                "add",
-                &pair.stack_if,
-                "address",
-                &mac,
-                "netns",
-                &pair.stack_ns,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &pair.peer_if,
-                "netns",
-                &pair.peer_ns,
-            ],
-        );
-        run("ip", &["-n", &pair.stack_ns, "link", "set", &pair.stack_if, "up"]);
-        let peer_cidr = format!("{}/24", pair.peer_ip);
-        run("ip", &["-n", &pair.peer_ns, "addr", "add", &peer_cidr, "dev", &pair.peer_if]);
-        run("ip", &["-n", &pair.peer_ns, "link", "set", &pair.peer_if, "up"]);
-        run("ip", &["netns", "exec", &pair.peer_ns, "ethtool", "-K", &pair.peer_if, "tx", "off"]);
-        pair
+        let lab = sluice_lab::Lab::new(&format!("sluice-xdp-{}-{n}", std::process::id())).unwrap();
+        lab.create(1).unwrap_or_else(|err| panic!("could not make the veth lab: {err}"));
+        let mac = lab.stack_mac().unwrap_or_else(|err| panic!("{err}"));
+        let octets: Vec<u8> = mac.split(':').filter_map(|hex| u8::from_str_radix(hex, 16).ok()).collect();
+        let stack_mac =
+            EthernetAddress(octets.try_into().unwrap_or_else(|_| panic!("a MAC address, not {mac:?}")));
+        VethPair {
+            stack_ns: lab.stack_ns(),
+            peer_ns: lab.peer_ns(),
+            stack_if: sluice_lab::STACK_IF.to_owned(),
+            peer_if: sluice_lab::PEER_IF.to_owned(),
+            stack_mac,
+            stack_ip: sluice_lab::STACK_IP.parse().unwrap(),
+            peer_ip: sluice_lab::PEER_IP.parse().unwrap(),
+            lab,
+        }
     }
 
     /// Runs `args` in the peer namespace.
@@ -110,20 +90,16 @@ impl VethPair {
     }
 
     fn has_xdp(&self) -> bool {
-        self.link_details().contains("prog/xdp")
-    }
-
-    fn remove(&self) {
-        for ns in [&self.stack_ns, &self.peer_ns] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
-        }
+        sluice_lab::shows_xdp(&self.link_details())
     }
 }
 
 impl Drop for VethPair {
     fn drop(&mut self) {
         // Deleting a namespace destroys the veth end inside it, and with it the peer.
-        self.remove();
+        if let Err(err) = self.lab.remove() {
+            eprintln!("warning: {err}");
+        }
     }
 }
 
@@ -484,7 +460,8 @@ impl Drop for KillOnDrop {
 fn crash_helper_attaches_and_waits() {
     let ifname =
         std::env::var(CRASH_HELPER_IFACE).expect("run by a_killed_process_leaves_no_program_attached");
-    let config = XdpProgramConfig { addrs: vec![Ipv4Addr::new(10, 77, 2, 1)], ..XdpProgramConfig::default() };
+    let addr = sluice_lab::STACK_IP.parse().unwrap();
+    let config = XdpProgramConfig { addrs: vec![addr], ..XdpProgramConfig::default() };
     let program = XdpProgram::attach(&ifname, &config).expect("attach");
     program.ports().open(PortProto::Tcp, 80).unwrap();
     println!("{ATTACHED_MARKER}");
