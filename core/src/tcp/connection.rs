@@ -11,11 +11,13 @@ use thiserror::Error;
 
 use super::config::TcpConfig;
 use super::congestion::{Congestion, CongestionControl};
+use super::fast_recovery::FastRecovery;
 use super::rack::Rack;
 use super::recv_buffer::ReceiveBuffer;
 use super::rtt::RttEstimator;
 use super::scoreboard::Scoreboard;
 use super::send_buffer::SendBuffer;
+use super::sequence_space::{ReceiveSequence, SendSequence};
 use super::state::State;
 use super::timer_table::TimerTable;
 use crate::time::{Duration, Instant};
@@ -75,24 +77,10 @@ pub struct Connection {
     pub(super) remote: SocketAddrV4,
     pub(super) config: TcpConfig,
 
-    // Send sequence space (RFC 9293 §3.3.1).
-    pub(super) iss: SeqNumber,
-    pub(super) snd_una: SeqNumber,
-    pub(super) snd_nxt: SeqNumber,
-    /// The highest sequence number sent (SND.NXT is rewound by a retransmission timeout).
-    pub(super) snd_max: SeqNumber,
-    /// The peer's window, scaled, in bytes.
-    pub(super) snd_wnd: usize,
-    /// The largest window the peer ever offered (RFC 9293 §3.8.6.2.1, RFC 5961 §5).
-    pub(super) max_snd_wnd: usize,
-    pub(super) snd_wl1: SeqNumber,
-    pub(super) snd_wl2: SeqNumber,
-
-    // Receive sequence space.
-    pub(super) irs: SeqNumber,
-    pub(super) rcv_nxt: SeqNumber,
-    /// The right edge of the window last advertised; it never moves left (RFC 9293 §3.8.6).
-    pub(super) rcv_adv: SeqNumber,
+    /// The send sequence space (RFC 9293 §3.3.1).
+    pub(super) snd: SendSequence,
+    /// The receive sequence space.
+    pub(super) rcv: ReceiveSequence,
 
     // Negotiated options.
     /// Shift applied to windows the peer advertises (its window scale).
@@ -133,18 +121,10 @@ pub struct Connection {
     pub(super) rtt_probe: Option<(SeqNumber, Instant)>,
     pub(super) cc: Congestion,
     pub(super) scoreboard: Scoreboard,
-    pub(super) dup_acks: u32,
-    /// NewReno fast recovery (RFC 6582) or SACK recovery (RFC 6675) in progress: its end.
-    pub(super) recovery_point: Option<SeqNumber>,
-    /// RFC 6582 §3.2 "recover": SND.MAX when recovery or a timeout last began; duplicate
-    /// ACKs start a new recovery only once the cumulative ACK passes it.
-    pub(super) recover: SeqNumber,
+    /// Fast retransmit and recovery (RFC 5681 §3.2, RFC 6582, RFC 6675).
+    pub(super) recovery: FastRecovery,
     /// Retransmissions of the current segment (for the data retry limit).
     pub(super) retries: u32,
-    /// NewReno (no SACK): send the first unacknowledged segment again (RFC 6582 §3.2).
-    pub(super) retransmit_head: bool,
-    /// NewReno: the window inflation of fast recovery (RFC 5681 §3.2 steps 3-4).
-    pub(super) recovery_inflation: usize,
     /// A FIN that arrived ahead of missing data, acted on once the gap fills.
     pub(super) pending_fin: Option<SeqNumber>,
 
@@ -202,17 +182,8 @@ impl Connection {
             state: State::Closed,
             local,
             remote,
-            iss,
-            snd_una: iss,
-            snd_nxt: iss,
-            snd_max: iss,
-            snd_wnd: 0,
-            max_snd_wnd: 0,
-            snd_wl1: SeqNumber(0),
-            snd_wl2: iss,
-            irs: SeqNumber(0),
-            rcv_nxt: SeqNumber(0),
-            rcv_adv: SeqNumber(0),
+            snd: SendSequence::new(iss),
+            rcv: ReceiveSequence::new(),
             snd_wscale: 0,
             rcv_wscale: 0,
             offered_wscale,
@@ -235,12 +206,8 @@ impl Connection {
             rtt_probe: None,
             cc: Congestion::new(config.congestion, DEFAULT_MSS, now),
             scoreboard: Scoreboard::new(SACK_RANGES),
-            dup_acks: 0,
-            recovery_point: None,
-            recover: iss,
+            recovery: FastRecovery::new(iss),
             retries: 0,
-            retransmit_head: false,
-            recovery_inflation: 0,
             pending_fin: None,
             rack: Rack::new((config.send_buffer / RACK_BYTES_PER_SEGMENT).clamp(16, 4096)),
             tlp_end: None,
@@ -293,14 +260,10 @@ impl Connection {
     ) -> Connection {
         let mut conn = Connection::new(now, local, remote, config, iss, ts_offset, mtu);
         conn.state = State::SynReceived;
-        conn.irs = syn.seq_number;
-        conn.rcv_nxt = syn.seq_number + 1;
-        conn.rcv_adv = conn.rcv_nxt;
+        conn.rcv.synchronize(syn.seq_number);
         conn.negotiate(now, syn);
-        conn.snd_wnd = usize::from(syn.window_len); // RFC 7323 §2.2: a SYN's window is never scaled.
-        conn.max_snd_wnd = conn.snd_wnd;
-        conn.snd_wl1 = syn.seq_number;
-        conn.snd_wl2 = iss;
+        // RFC 7323 §2.2: a SYN's window is never scaled.
+        conn.snd.set_window(syn.seq_number, iss, usize::from(syn.window_len));
         conn
     }
 
@@ -391,7 +354,7 @@ impl Connection {
 
     /// The handshake completed at some point (for reporting after the close).
     pub fn was_established(&self) -> bool {
-        self.irs != SeqNumber(0) || self.snd_una.gt(self.iss)
+        self.rcv.irs != SeqNumber(0) || self.snd.una.gt(self.snd.iss)
     }
 
     /// RFC 6191 and Linux's TIME_WAIT reuse: a new SYN for this 4-tuple is accepted when
@@ -400,7 +363,7 @@ impl Connection {
     pub fn accepts_reuse(&self, syn: &crate::wire::TcpRepr<'_>) -> bool {
         match (self.ts_ok, syn.options.timestamps) {
             (true, Some((tsval, _))) => (tsval.wrapping_sub(self.ts_recent) as i32) > 0,
-            _ => syn.seq_number.gt(self.rcv_nxt),
+            _ => syn.seq_number.gt(self.rcv.nxt),
         }
     }
 
@@ -413,7 +376,7 @@ impl Connection {
     /// 4-tuple out of TIME_WAIT lies beyond every sequence number this one used, so old
     /// duplicates cannot pass for new data (Linux: SND.NXT + 65535 + 2).
     pub fn successor_iss(&self) -> SeqNumber {
-        self.snd_max + (0xffff + 2)
+        self.snd.max + (0xffff + 2)
     }
 
     /// Bytes waiting in the send buffer (unsent and unacknowledged) and receive buffer.
@@ -501,7 +464,7 @@ impl Connection {
     /// small reads add up).
     fn after_read(&mut self) {
         let now_window = self.window_to_advertise();
-        let advertised = if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv - self.rcv_nxt } else { 0 };
+        let advertised = if self.rcv.adv.gt(self.rcv.nxt) { self.rcv.adv - self.rcv.nxt } else { 0 };
         let threshold = (self.config.recv_buffer / 2).min(2 * self.smss).max(1);
         if self.state.can_receive() && now_window >= advertised + threshold {
             self.ack_due = AckDue::Now;
@@ -545,8 +508,8 @@ impl Connection {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                let edge = self.snd_una + self.snd_wnd;
-                let seq = if self.snd_nxt.gt(edge) { edge } else { self.snd_nxt };
+                let edge = self.snd.una + self.snd.wnd;
+                let seq = if self.snd.nxt.gt(edge) { edge } else { self.snd.nxt };
                 self.rst = Some(PendingRst { seq, ack: None });
             }
             _ => {}
@@ -603,7 +566,7 @@ impl Connection {
 
     /// Data bytes in flight (sent, not acknowledged), SYN and FIN excluded.
     pub(super) fn bytes_in_flight(&self) -> usize {
-        self.snd_nxt - self.snd_una
+        self.snd.in_flight()
     }
 
     /// The sequence number just past the last data byte queued: the FIN's, if one is sent.

@@ -4,10 +4,13 @@
 //! The common case (an in-order segment or a pure ACK on an established connection) runs
 //! the same checks as the rest, in the RFC's order, each a comparison or two.
 
+use core::ops::ControlFlow;
+
 use super::challenge_ack_budget::ChallengeAckBudget;
 use super::congestion::CongestionControl;
 use super::connection::{AckDue, Connection, PendingRst, TcpError};
 use super::scoreboard::AckInfo;
+use super::sequence_space::AckRange;
 use super::state::State;
 use super::stats::TcpStats;
 use super::timer_table::Timer;
@@ -46,8 +49,9 @@ impl Connection {
     /// RFC 9293 §3.10.7.3: SYN-SENT.
     fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) {
         let flags = seg.flags;
-        let ack_acceptable =
-            flags.contains(TcpFlags::ACK) && seg.ack_number.gt(self.iss) && seg.ack_number.le(self.snd_max);
+        let ack_acceptable = flags.contains(TcpFlags::ACK)
+            && seg.ack_number.gt(self.snd.iss)
+            && seg.ack_number.le(self.snd.max);
         if flags.contains(TcpFlags::ACK) && !ack_acceptable {
             if !flags.contains(TcpFlags::RST) {
                 self.rst = Some(PendingRst { seq: seg.ack_number, ack: None });
@@ -66,17 +70,12 @@ impl Connection {
         if !flags.contains(TcpFlags::SYN) {
             return;
         }
-        self.irs = seg.seq_number;
-        self.rcv_nxt = seg.seq_number + 1;
-        self.rcv_adv = self.rcv_nxt;
+        self.rcv.synchronize(seg.seq_number);
         self.negotiate(now, seg);
         if ack_acceptable {
-            self.snd_una = seg.ack_number;
+            self.snd.una = seg.ack_number;
             // RFC 7323 §2.2: the window of a SYN segment is never scaled.
-            self.snd_wnd = usize::from(seg.window_len);
-            self.max_snd_wnd = self.snd_wnd;
-            self.snd_wl1 = seg.seq_number;
-            self.snd_wl2 = seg.ack_number;
+            self.snd.set_window(seg.seq_number, seg.ack_number, usize::from(seg.window_len));
             self.take_rtt_sample(now, seg);
             if self.retries > 0 {
                 // RFC 6298 §5.7: the SYN timed out and nothing was measured: RTO = 3 s.
@@ -93,120 +92,176 @@ impl Connection {
         } else {
             // Simultaneous open (RFC 9293 Figure 8): answer with SYN-ACK.
             self.state = State::SynReceived;
-            self.snd_wnd = usize::from(seg.window_len);
-            self.max_snd_wnd = self.snd_wnd;
-            self.snd_wl1 = seg.seq_number;
-            self.snd_nxt = self.iss;
+            self.snd.wnd = usize::from(seg.window_len);
+            self.snd.max_wnd = self.snd.wnd;
+            self.snd.wl1 = seg.seq_number;
+            self.snd.nxt = self.snd.iss;
         }
     }
 
-    /// RFC 9293 §3.10.7.4: every synchronized state, and SYN-RECEIVED.
+    /// RFC 9293 §3.10.7.4: every synchronized state, and SYN-RECEIVED, in the RFC's order
+    /// of checks; a step that disposes of the segment ends the processing (`Break`).
     fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) {
-        let flags = seg.flags;
-        let seg_len = seg.segment_len();
+        let _ = self.process_synchronized(now, seg, ctx);
+    }
 
-        // RFC 7323 §5.3: PAWS, before anything else.
-        if self.ts_ok && !flags.contains(TcpFlags::RST) {
-            if let Some((tsval, _)) = seg.options.timestamps {
-                let older = (tsval.wrapping_sub(self.ts_recent) as i32) < 0;
-                if older && now - self.ts_recent_at < PAWS_IDLE {
-                    ctx.stats.paws_rejected += 1;
-                    self.invalid_segment_ack(ctx);
-                    return;
-                }
+    #[inline]
+    fn process_synchronized(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        ctx: &mut InputContext<'_>,
+    ) -> ControlFlow<()> {
+        self.check_paws(now, seg, ctx)?;
+        self.check_repeated_syn(seg)?;
+        let window = self.check_sequence(now, seg, ctx)?;
+        self.check_rst(seg, ctx)?;
+        // Fourth: SYN (RFC 5961 §4), after the security check RFC 9293 leaves out.
+        if seg.flags.contains(TcpFlags::SYN) {
+            self.challenge_ack(ctx);
+            return ControlFlow::Break(());
+        }
+        // Fifth: the ACK field.
+        if !seg.flags.contains(TcpFlags::ACK) {
+            return ControlFlow::Break(());
+        }
+        self.check_ack(seg, ctx)?;
+        self.process_ack(now, seg, ctx);
+        self.process_fin_acked(now, seg)?;
+        self.update_ts_recent(now, seg);
+        // Seventh and eighth: text and FIN.
+        if !seg.payload.is_empty() || seg.flags.contains(TcpFlags::FIN) {
+            if window == 0 && !seg.payload.is_empty() {
+                // A probe into a zero window: answer so the peer learns the window.
+                self.ack_due = AckDue::Now;
+                return ControlFlow::Break(());
+            }
+            self.receive_text(now, seg, ctx);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// RFC 7323 §5.3: PAWS, before anything else.
+    #[inline]
+    fn check_paws(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) -> ControlFlow<()> {
+        if !self.ts_ok || seg.flags.contains(TcpFlags::RST) {
+            return ControlFlow::Continue(());
+        }
+        if let Some((tsval, _)) = seg.options.timestamps {
+            let older = (tsval.wrapping_sub(self.ts_recent) as i32) < 0;
+            if older && now - self.ts_recent_at < PAWS_IDLE {
+                ctx.stats.paws_rejected += 1;
+                self.invalid_segment_ack(ctx);
+                return ControlFlow::Break(());
             }
         }
+        ControlFlow::Continue(())
+    }
 
-        // Our SYN-ACK was lost and the peer sent its SYN again: that SYN lies before RCV.NXT
-        // and would fail the sequence test, earning a bare ACK the peer in SYN-SENT drops
-        // (RFC 9293 §3.10.7.3, fifth). Send the SYN-ACK again, as Linux's tcp_check_req does.
+    /// Our SYN-ACK was lost and the peer sent its SYN again: that SYN lies before RCV.NXT
+    /// and would fail the sequence test, earning a bare ACK the peer in SYN-SENT drops
+    /// (RFC 9293 §3.10.7.3, fifth). Send the SYN-ACK again, as Linux's tcp_check_req does.
+    #[inline]
+    fn check_repeated_syn(&mut self, seg: &TcpRepr<'_>) -> ControlFlow<()> {
         if self.state == State::SynReceived
-            && flags.contains(TcpFlags::SYN)
-            && !flags.intersects(TcpFlags::ACK | TcpFlags::RST)
-            && seg.seq_number == self.irs
+            && seg.flags.contains(TcpFlags::SYN)
+            && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST)
+            && seg.seq_number == self.rcv.irs
         {
-            self.snd_nxt = self.iss;
-            return;
+            self.snd.nxt = self.snd.iss;
+            return ControlFlow::Break(());
         }
+        ControlFlow::Continue(())
+    }
 
-        // First: is the segment acceptable?
-        let window = if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv - self.rcv_nxt } else { 0 };
+    /// First: is the segment acceptable (RFC 9293 §3.10.7.4's table)? Returns the receive
+    /// window it was judged against.
+    #[inline]
+    fn check_sequence(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        ctx: &mut InputContext<'_>,
+    ) -> ControlFlow<(), usize> {
+        let flags = seg.flags;
+        let seg_len = seg.segment_len();
+        let window = if self.rcv.adv.gt(self.rcv.nxt) { self.rcv.adv - self.rcv.nxt } else { 0 };
         let seq = seg.seq_number;
-        let in_window = |s: SeqNumber| s.ge(self.rcv_nxt) && s.lt(self.rcv_nxt + window);
+        let in_window = |s: SeqNumber| s.ge(self.rcv.nxt) && s.lt(self.rcv.nxt + window);
         let acceptable = match (seg_len, window) {
-            (0, 0) => seq == self.rcv_nxt,
+            (0, 0) => seq == self.rcv.nxt,
             (0, _) => in_window(seq),
             (_, 0) => false,
             (_, _) => in_window(seq) || in_window(seq + (seg_len - 1)),
         };
         // A zero window still takes ACKs and RSTs from a segment at RCV.NXT (a window probe).
-        let probe_at_edge = window == 0 && seq == self.rcv_nxt;
-        if !acceptable && !probe_at_edge {
-            if self.state == State::TimeWait
-                && flags.contains(TcpFlags::FIN)
-                && !flags.contains(TcpFlags::RST)
-                && seq + seg_len == self.rcv_nxt
-            {
-                // RFC 9293 §3.10.7.4, eighth, TIME-WAIT: the peer's FIN again (our ACK of it
-                // was lost). It lies before RCV.NXT, so it lands here: acknowledge it and
-                // restart the 2 MSL timeout.
-                self.ack_due = AckDue::Now;
-                self.enter_time_wait(now);
-            } else if flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::RST) {
-                // RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective of the sequence
-                // number".
-                ctx.stats.out_of_window += 1;
-                self.challenge_ack(ctx);
-            } else if !flags.contains(TcpFlags::RST) {
-                ctx.stats.out_of_window += 1;
-                if self.is_recent_duplicate(seg) {
-                    // Data (or a FIN) we already have, from at most a window back: the peer
-                    // missed our ACK and retransmitted. It needs this ACK to recover (RFC
-                    // 5681 §4.2), and retransmissions follow the peer's timers, not our
-                    // ACKs, so they cannot feed a loop. Not limited (Linux exempts all
-                    // data; we exempt only what a real sender could send).
-                    self.ack_due = AckDue::Now;
-                } else {
-                    self.invalid_segment_ack(ctx);
-                }
-            }
-            return;
+        let probe_at_edge = window == 0 && seq == self.rcv.nxt;
+        if acceptable || probe_at_edge {
+            return ControlFlow::Continue(window);
         }
-
-        // Second: RST (RFC 5961 §3.2).
-        if flags.contains(TcpFlags::RST) {
-            if seq == self.rcv_nxt {
-                ctx.stats.resets_received += 1;
-                let error = match self.state {
-                    State::SynReceived => Some(TcpError::ConnectionRefused),
-                    State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
-                        Some(TcpError::ConnectionReset)
-                    }
-                    _ => None,
-                };
-                self.enter_closed(error);
-            } else {
-                self.challenge_ack(ctx);
-            }
-            return;
-        }
-
-        // Fourth: SYN (RFC 5961 §4), after the security check RFC 9293 leaves out.
-        if flags.contains(TcpFlags::SYN) {
+        if self.state == State::TimeWait
+            && flags.contains(TcpFlags::FIN)
+            && !flags.contains(TcpFlags::RST)
+            && seq + seg_len == self.rcv.nxt
+        {
+            // RFC 9293 §3.10.7.4, eighth, TIME-WAIT: the peer's FIN again (our ACK of it
+            // was lost). It lies before RCV.NXT, so it lands here: acknowledge it and
+            // restart the 2 MSL timeout.
+            self.ack_due = AckDue::Now;
+            self.enter_time_wait(now);
+        } else if flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::RST) {
+            // RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective of the sequence
+            // number".
+            ctx.stats.out_of_window += 1;
             self.challenge_ack(ctx);
-            return;
+        } else if !flags.contains(TcpFlags::RST) {
+            ctx.stats.out_of_window += 1;
+            if self.is_recent_duplicate(seg) {
+                // Data (or a FIN) we already have, from at most a window back: the peer
+                // missed our ACK and retransmitted. It needs this ACK to recover (RFC
+                // 5681 §4.2), and retransmissions follow the peer's timers, not our
+                // ACKs, so they cannot feed a loop. Not limited (Linux exempts all
+                // data; we exempt only what a real sender could send).
+                self.ack_due = AckDue::Now;
+            } else {
+                self.invalid_segment_ack(ctx);
+            }
         }
+        ControlFlow::Break(())
+    }
 
-        // Fifth: the ACK field.
-        if !flags.contains(TcpFlags::ACK) {
-            return;
+    /// Second: RST (RFC 5961 §3.2): only an exact match resets; anything else in the
+    /// window gets a challenge ACK.
+    #[inline]
+    fn check_rst(&mut self, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) -> ControlFlow<()> {
+        if !seg.flags.contains(TcpFlags::RST) {
+            return ControlFlow::Continue(());
         }
+        if seg.seq_number == self.rcv.nxt {
+            ctx.stats.resets_received += 1;
+            let error = match self.state {
+                State::SynReceived => Some(TcpError::ConnectionRefused),
+                State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                    Some(TcpError::ConnectionReset)
+                }
+                _ => None,
+            };
+            self.enter_closed(error);
+        } else {
+            self.challenge_ack(ctx);
+        }
+        ControlFlow::Break(())
+    }
+
+    /// Fifth, the ACK's acceptability: in SYN-RECEIVED, SND.UNA < SEG.ACK =< SND.NXT
+    /// establishes the connection, anything else earns a reset <SEQ=SEG.ACK><CTL=RST>
+    /// (before RFC 5961's checks, which are for synchronized states); then RFC 5961 §5.2's
+    /// range.
+    #[inline]
+    fn check_ack(&mut self, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) -> ControlFlow<()> {
         let ack = seg.ack_number;
-        // RFC 9293 §3.10.7.4, fifth, SYN-RECEIVED: SND.UNA < SEG.ACK =< SND.NXT, or a reset
-        // <SEQ=SEG.ACK><CTL=RST> (before RFC 5961's checks, which are for synchronized
-        // states).
         if self.state == State::SynReceived {
-            if ack.gt(self.snd_una) && ack.le(self.snd_max) {
+            if ack.gt(self.snd.una) && ack.le(self.snd.max) {
                 self.state = State::Established;
                 ctx.stats.established += 1;
                 if self.retries > 0 {
@@ -214,45 +269,50 @@ impl Connection {
                     // below gives a sample.
                     self.rtt.on_syn_timeout_fallback();
                 }
-                self.snd_wnd = usize::from(seg.window_len) << self.snd_wscale;
-                self.max_snd_wnd = self.snd_wnd;
-                self.snd_wl1 = seq;
-                self.snd_wl2 = ack;
+                self.snd.set_window(seg.seq_number, ack, usize::from(seg.window_len) << self.snd_wscale);
             } else {
                 self.rst = Some(PendingRst { seq: ack, ack: None });
-                return;
+                return ControlFlow::Break(());
             }
         }
-        // RFC 5961 §5.2: acceptable between SND.UNA - MAX.SND.WND and SND.MAX.
-        if ack.gt(self.snd_max) {
-            ctx.stats.bad_acks += 1;
-            self.invalid_segment_ack(ctx);
-            return;
+        match self.snd.ack_range(ack) {
+            AckRange::Acceptable => ControlFlow::Continue(()),
+            AckRange::Unsent => {
+                ctx.stats.bad_acks += 1;
+                self.invalid_segment_ack(ctx);
+                ControlFlow::Break(())
+            }
+            AckRange::TooOld => {
+                ctx.stats.bad_acks += 1;
+                self.challenge_ack(ctx);
+                ControlFlow::Break(())
+            }
         }
-        if ack.lt(self.snd_una - self.max_snd_wnd.max(1)) {
-            ctx.stats.bad_acks += 1;
-            self.challenge_ack(ctx);
-            return;
-        }
+    }
 
+    /// Fifth, an acceptable ACK: SACK and RACK, new data acknowledged or a duplicate,
+    /// loss probes, then the window update.
+    #[inline]
+    fn process_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) {
+        let (seq, ack) = (seg.seq_number, seg.ack_number);
         let sack = if self.sack_ok && self.state.is_synchronized() {
-            let sack = self.scoreboard.on_ack(ack, self.snd_max, &seg.options.sack_blocks);
+            let sack = self.scoreboard.on_ack(ack, self.snd.max, &seg.options.sack_blocks);
             self.rack_on_ack(now, seg, sack.dsack);
             sack
         } else {
             AckInfo::default()
         };
-        let window_before = self.snd_wnd;
+        let window_before = self.snd.wnd;
         let new_window = usize::from(seg.window_len) << self.snd_wscale;
-        let advanced = ack.gt(self.snd_una);
-        let duplicate = ack == self.snd_una
+        let advanced = ack.gt(self.snd.una);
+        let duplicate = ack == self.snd.una
             && seg.payload.is_empty()
-            && !flags.contains(TcpFlags::FIN)
+            && !seg.flags.contains(TcpFlags::FIN)
             && new_window == window_before
             // A zero window's ACKs answer our window probes (RFC 9293 §3.8.6.1): the
             // receiver can take nothing, so they say nothing about loss.
             && new_window != 0
-            && self.snd_max.gt(self.snd_una);
+            && self.snd.max.gt(self.snd.una);
         if advanced {
             self.on_new_ack(now, seg, ctx.stats);
         } else if duplicate {
@@ -267,24 +327,25 @@ impl Connection {
         }
 
         // Window update (RFC 9293 §3.10.7.4, fifth check).
-        if self.snd_wl1.lt(seq) || (self.snd_wl1 == seq && self.snd_wl2.le(ack)) {
-            self.snd_wnd = new_window;
-            self.max_snd_wnd = self.max_snd_wnd.max(new_window);
-            self.snd_wl1 = seq;
-            self.snd_wl2 = ack;
+        if self.snd.updates_window(seq, ack) {
+            self.snd.set_window(seq, ack, new_window);
             if new_window > 0 {
                 self.timers.clear(Timer::Persist);
                 self.persist_backoff = 0;
-                if window_before == 0 && self.snd_nxt.gt(self.snd_una) {
+                if window_before == 0 && self.snd.nxt.gt(self.snd.una) {
                     // The window opened without taking our probe's byte: send it again
                     // first rather than leave a hole behind new data (RFC 9293 §3.8.6.1).
-                    self.snd_nxt = self.snd_una;
+                    self.snd.nxt = self.snd.una;
                 }
             }
         }
+    }
 
-        // Our FIN acknowledged?
-        let fin_acked = self.fin_queued && self.snd_una.gt(self.data_end());
+    /// Fifth, by state: our FIN acknowledged moves FIN-WAIT-1, CLOSING and LAST-ACK on;
+    /// TIME-WAIT takes only a retransmitted FIN.
+    #[inline]
+    fn process_fin_acked(&mut self, now: Instant, seg: &TcpRepr<'_>) -> ControlFlow<()> {
+        let fin_acked = self.fin_queued && self.snd.una.gt(self.data_end());
         match self.state {
             State::FinWait1 if fin_acked => {
                 self.state = State::FinWait2;
@@ -295,35 +356,30 @@ impl Connection {
             State::Closing if fin_acked => self.enter_time_wait(now),
             State::LastAck if fin_acked => {
                 self.enter_closed(None);
-                return;
+                return ControlFlow::Break(());
             }
             State::TimeWait => {
                 // A retransmitted FIN: acknowledge it and restart the 2 MSL wait.
-                if flags.contains(TcpFlags::FIN) {
+                if seg.flags.contains(TcpFlags::FIN) {
                     self.ack_due = AckDue::Now;
                     self.enter_time_wait(now);
                 }
-                return;
+                return ControlFlow::Break(());
             }
             _ => {}
         }
+        ControlFlow::Continue(())
+    }
 
-        // RFC 7323 §4.3: remember the peer's timestamp for echoing.
+    /// RFC 7323 §4.3: remember the peer's timestamp for echoing.
+    #[inline]
+    fn update_ts_recent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         if let Some((tsval, _)) = seg.options.timestamps {
-            if self.ts_ok && seq.le(self.last_ack_sent) && (tsval.wrapping_sub(self.ts_recent) as i32) >= 0 {
+            let newer = (tsval.wrapping_sub(self.ts_recent) as i32) >= 0;
+            if self.ts_ok && seg.seq_number.le(self.last_ack_sent) && newer {
                 self.ts_recent = tsval;
                 self.ts_recent_at = now;
             }
-        }
-
-        // Seventh and eighth: text and FIN.
-        if !seg.payload.is_empty() || flags.contains(TcpFlags::FIN) {
-            if window == 0 && !seg.payload.is_empty() {
-                // A probe into a zero window: answer so the peer learns the window.
-                self.ack_due = AckDue::Now;
-                return;
-            }
-            self.receive_text(now, seg, ctx);
         }
     }
 
@@ -357,8 +413,8 @@ impl Connection {
     /// retransmission starts no further back; a blind attacker's guess rarely lands there.
     fn is_recent_duplicate(&self, seg: &TcpRepr<'_>) -> bool {
         seg.segment_len() > 0
-            && seg.seq_number.lt(self.rcv_nxt)
-            && seg.seq_number.ge(self.rcv_nxt - self.config.recv_buffer.max(1))
+            && seg.seq_number.lt(self.rcv.nxt)
+            && seg.seq_number.ge(self.rcv.nxt - self.config.recv_buffer.max(1))
     }
 
     /// Whether an ACK to an invalid segment may go out now (Linux `tcp_invalid_ratelimit`);
@@ -384,21 +440,21 @@ impl Connection {
         let mut payload = seg.payload;
         // Trim what was already received.
         let mut start = seq;
-        if start.lt(self.rcv_nxt) {
-            let skip = (self.rcv_nxt - start).min(payload.len());
+        if start.lt(self.rcv.nxt) {
+            let skip = (self.rcv.nxt - start).min(payload.len());
             payload = &payload[skip..];
             start += skip;
         }
         let had_gap = self.recv.has_out_of_order();
         if !payload.is_empty() {
-            let offset = start - self.rcv_nxt;
+            let offset = start - self.rcv.nxt;
             let result = self.recv.insert(offset, payload);
             if result.refused {
                 ctx.stats.out_of_order_dropped += 1;
             } else if result.advanced == 0 && !result.duplicate {
                 ctx.stats.out_of_order += 1;
             }
-            self.rcv_nxt += result.advanced;
+            self.rcv.nxt += result.advanced;
             if result.advanced == 0 || had_gap {
                 // RFC 5681 §4.2: out-of-order data, or data filling a gap, is ACKed at once.
                 self.ack_due = AckDue::Now;
@@ -408,21 +464,21 @@ impl Connection {
         }
         if seg.flags.contains(TcpFlags::FIN) {
             let fin_seq = seq + seg.payload.len();
-            if fin_seq.ge(self.rcv_nxt) {
+            if fin_seq.ge(self.rcv.nxt) {
                 self.pending_fin = Some(fin_seq);
             }
             self.ack_due = AckDue::Now;
         }
         if let Some(fin_seq) = self.pending_fin {
-            if fin_seq == self.rcv_nxt && !self.fin_received {
+            if fin_seq == self.rcv.nxt && !self.fin_received {
                 self.pending_fin = None;
-                self.rcv_nxt += 1;
+                self.rcv.nxt += 1;
                 self.fin_received = true;
                 self.ack_due = AckDue::Now;
                 match self.state {
                     State::SynReceived | State::Established => self.state = State::CloseWait,
                     State::FinWait1 => {
-                        let fin_acked = self.snd_una.gt(self.data_end());
+                        let fin_acked = self.snd.una.gt(self.data_end());
                         if fin_acked {
                             self.enter_time_wait(now);
                         } else {
@@ -498,25 +554,24 @@ impl Connection {
     /// congestion window, and run the retransmission timer (RFC 6298 §5.2-5.3).
     fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, stats: &mut TcpStats) {
         let ack = seg.ack_number;
-        let in_flight = self.snd_max - self.snd_una;
+        let in_flight = self.snd.max - self.snd.una;
         let data_end = self.data_end();
         let acked_to = if ack.gt(data_end) { data_end } else { ack };
         let data_acked = if acked_to.gt(self.data_seq) { acked_to - self.data_seq } else { 0 };
         self.send.ack(data_acked);
         self.data_seq += data_acked;
-        self.snd_una = ack;
-        if self.snd_nxt.lt(self.snd_una) {
-            self.snd_nxt = self.snd_una;
+        self.snd.una = ack;
+        if self.snd.nxt.lt(self.snd.una) {
+            self.snd.nxt = self.snd.una;
         }
         self.take_rtt_sample(now, seg);
         self.retries = 0;
-        self.dup_acks = 0;
+        self.recovery.dup_acks = 0;
 
-        match self.recovery_point {
+        match self.recovery.point {
             Some(point) if ack.ge(point) => {
                 // Full acknowledgment: recovery is over (RFC 6582 §3.2 step 3).
-                self.recovery_point = None;
-                self.recovery_inflation = 0;
+                self.recovery.end();
                 self.scoreboard.exit_recovery();
                 self.rack.on_recovery_exit();
                 self.cc.on_recovery_exit(now);
@@ -525,16 +580,14 @@ impl Connection {
                 // Partial acknowledgment (RFC 6582 §3.2 step 5): resend the next hole and
                 // deflate by what was acknowledged, adding back one segment.
                 if !self.sack_ok {
-                    self.retransmit_head = true;
-                    self.recovery_inflation =
-                        self.recovery_inflation.saturating_sub(data_acked).saturating_add(self.smss);
+                    self.recovery.partial_ack(data_acked, self.smss);
                     stats.fast_retransmits += 1;
                 }
             }
             None => self.cc.on_ack(now, data_acked, self.rtt.srtt(), in_flight),
         }
 
-        if self.snd_una == self.snd_max {
+        if self.snd.una == self.snd.max {
             self.timers.clear(Timer::Retransmit);
         } else {
             self.timers.set(Timer::Retransmit, now + self.rtt.rto());
@@ -544,21 +597,21 @@ impl Connection {
     /// RFC 5681 §3.2 and RFC 6675 §5: three duplicate ACKs, or the SACK scoreboard
     /// showing the first segment lost, start fast retransmit and recovery.
     fn on_duplicate_ack(&mut self, now: Instant, stats: &mut TcpStats) {
-        self.dup_acks += 1;
-        if self.recovery_point.is_some() {
+        self.recovery.dup_acks += 1;
+        if self.recovery.active() {
             if !self.sack_ok {
                 // RFC 5681 §3.2 step 4: each further duplicate inflates the window.
-                self.recovery_inflation += self.smss;
+                self.recovery.inflation += self.smss;
             }
             return;
         }
-        if !self.snd_una.gt(self.recover) && self.recover != self.iss {
-            // RFC 6582 §3.2 step 2 (and §4.1): these duplicates may stem from a timeout's
-            // go-back-N or a previous recovery; reducing the window again would be wrong.
+        if !self.recovery.may_begin(self.snd.una, self.snd.iss) {
+            // Reducing the window again for a timeout's or a recovery's duplicates would
+            // be wrong.
             return;
         }
-        let lost = self.sack_ok && self.scoreboard.is_lost(self.snd_una, self.smss);
-        if self.dup_acks >= DUP_THRESH || lost {
+        let lost = self.sack_ok && self.scoreboard.is_lost(self.snd.una, self.smss);
+        if self.recovery.dup_acks >= DUP_THRESH || lost {
             self.enter_fast_recovery(now, stats);
         }
     }
@@ -567,20 +620,19 @@ impl Connection {
     /// window once and retransmit the first segment.
     fn enter_fast_recovery(&mut self, now: Instant, stats: &mut TcpStats) {
         stats.fast_retransmits += 1;
-        let in_flight = self.snd_max - self.snd_una;
+        let in_flight = self.snd.max - self.snd.una;
         self.cc.on_loss(now, in_flight);
-        self.recovery_point = Some(self.snd_max);
-        self.recover = self.snd_max;
+        self.recovery.begin(self.snd.max);
         self.rtt_probe = None;
         // Recovery reduces the window; a probe outstanding needs no judgement.
         self.tlp_end = None;
         self.timers.clear(Timer::Probe);
-        // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): retransmit the first segment.
-        self.retransmit_head = true;
+        // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): `begin` retransmits the first
+        // segment.
         if self.sack_ok {
-            self.scoreboard.enter_recovery(self.snd_max);
+            self.scoreboard.enter_recovery(self.snd.max);
         } else {
-            self.recovery_inflation = DUP_THRESH as usize * self.smss;
+            self.recovery.inflation = DUP_THRESH as usize * self.smss;
         }
     }
 
@@ -600,7 +652,7 @@ impl Connection {
             seg.ack_number,
             &seg.options.sack_blocks,
             dsack,
-            self.snd_max,
+            self.snd.max,
             min_rtt,
             sent_before_echo,
         );
@@ -614,7 +666,7 @@ impl Connection {
         if !self.sack_ok || !self.state.is_synchronized() {
             return;
         }
-        let in_recovery = self.recovery_point.is_some();
+        let in_recovery = self.recovery.active();
         let reo_wnd = self.rack.reo_wnd(in_recovery, self.rtt.srtt(), self.rtt.min_rtt());
         let detection = self.rack.detect_loss(now, reo_wnd);
         match detection.recheck_at {
@@ -627,7 +679,7 @@ impl Connection {
         stats.rack_losses += u64::from(detection.newly_lost);
         if let Some(end) = detection.lost_below {
             self.scoreboard.mark_lost(end);
-            if !in_recovery && self.snd_nxt == self.snd_max {
+            if !in_recovery && self.snd.nxt == self.snd.max {
                 self.enter_fast_recovery(now, stats);
             }
         }

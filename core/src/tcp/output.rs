@@ -42,18 +42,21 @@ impl Connection {
     /// The FIN has been sent in the current pass (it occupies the sequence number after
     /// the data; a retransmission timeout rewinds SND.NXT before it).
     pub(super) fn fin_sent(&self) -> bool {
-        self.fin_queued && self.snd_nxt.gt(self.data_end())
+        self.fin_queued && self.snd.nxt.gt(self.data_end())
     }
 
     /// Whether data or a FIN could leave now (ignoring Nagle's hold, which only waits).
     #[inline]
     pub(super) fn has_sendable(&self) -> bool {
         match self.state {
-            State::SynSent | State::SynReceived => self.snd_nxt == self.iss,
+            State::SynSent | State::SynReceived => self.snd.nxt == self.snd.iss,
             State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck => {
                 let (len, fin) = self.new_data_extent();
-                let recovering = self.sack_ok && self.recovery_point.is_some();
-                len > 0 || fin || self.retransmit_head || (recovering && self.sack_retransmission_ready())
+                let recovering = self.sack_ok && self.recovery.active();
+                len > 0
+                    || fin
+                    || self.recovery.retransmit_head
+                    || (recovering && self.sack_retransmission_ready())
             }
             _ => false,
         }
@@ -95,9 +98,9 @@ impl Connection {
             State::Closed | State::Listen | State::TimeWait => {
                 return self.ack_if_due(now);
             }
-            State::SynSent => return (self.snd_nxt == self.iss).then(|| self.syn_segment(now, false)),
+            State::SynSent => return (self.snd.nxt == self.snd.iss).then(|| self.syn_segment(now, false)),
             State::SynReceived => {
-                if self.snd_nxt == self.iss {
+                if self.snd.nxt == self.snd.iss {
                     return Some(self.syn_segment(now, true));
                 }
                 return self.ack_if_due(now);
@@ -105,15 +108,15 @@ impl Connection {
             _ => {}
         }
 
-        if self.retransmit_head {
+        if self.recovery.retransmit_head {
             // RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 5: resend the first unacknowledged
             // segment; with SACK, RFC 6675 §5 step (4.3): whatever the pipe, and only the
             // hole at SND.UNA.
-            self.retransmit_head = false;
-            let available = if self.data_end().gt(self.snd_una) { self.data_end() - self.snd_una } else { 0 };
+            self.recovery.retransmit_head = false;
+            let available = if self.data_end().gt(self.snd.una) { self.data_end() - self.snd.una } else { 0 };
             let mut len = available.min(self.send_mss());
             if self.sack_ok {
-                let snd_una = self.snd_una;
+                let snd_una = self.snd.una;
                 if let Some((start, _)) =
                     self.scoreboard.sacked_ranges().find(|&(start, _)| start.gt(snd_una))
                 {
@@ -121,10 +124,10 @@ impl Connection {
                 }
             }
             let fin =
-                self.fin_queued && self.snd_una + len == self.data_end() && self.snd_max.gt(self.data_end());
+                self.fin_queued && self.snd.una + len == self.data_end() && self.snd.max.gt(self.data_end());
             if len > 0 || fin {
                 stats.retransmitted_segments += 1;
-                let seq = self.snd_una;
+                let seq = self.snd.una;
                 if self.sack_ok && len > 0 {
                     self.scoreboard.mark_retransmitted(seq, len);
                 }
@@ -132,7 +135,7 @@ impl Connection {
             }
         }
 
-        if self.sack_ok && self.recovery_point.is_some() {
+        if self.sack_ok && self.recovery.active() {
             if let Some(segment) = self.sack_retransmission(now, stats) {
                 return Some(segment);
             }
@@ -147,14 +150,14 @@ impl Connection {
         self.skip_sacked();
         let (len, fin) = self.new_data_extent();
         if len > 0 || fin {
-            let seq = self.snd_nxt;
-            if seq.lt(self.snd_max) {
+            let seq = self.snd.nxt;
+            if seq.lt(self.snd.max) {
                 stats.retransmitted_segments += 1;
             } else if self.bytes_in_flight() == 0 && now - self.last_sent_at > self.rtt.rto() {
                 // RFC 5681 §4.1: restart after an idle period.
                 self.cc.on_idle_restart(now);
             }
-            if self.rtt_probe.is_none() && !self.ts_ok && seq == self.snd_max && len > 0 {
+            if self.rtt_probe.is_none() && !self.ts_ok && seq == self.snd.max && len > 0 {
                 self.rtt_probe = Some((seq + len, now));
             }
             return Some(self.data_segment(now, seq, len, fin));
@@ -162,20 +165,20 @@ impl Connection {
 
         if self.probe_due {
             self.probe_due = false;
-            if !self.send.is_empty() && self.snd_wnd == 0 && self.data_end().gt(self.snd_nxt) {
+            if !self.send.is_empty() && self.snd.wnd == 0 && self.data_end().gt(self.snd.nxt) {
                 // RFC 9293 §3.8.6.1: probe a zero window with one byte of new data.
                 stats.window_probes += 1;
-                let seq = self.snd_nxt;
+                let seq = self.snd.nxt;
                 return Some(self.data_segment(now, seq, 1, false));
             }
-            if self.data_end().gt(self.snd_nxt) {
+            if self.data_end().gt(self.snd.nxt) {
                 // RFC 9293 §3.8.6.2.1 (4): the override timeout. Silly-window avoidance held
                 // back a window smaller than both the MSS and half the largest window;
                 // send what fits rather than wait forever for it to grow.
-                let usable = self.snd_wnd.min(self.cc.cwnd()).saturating_sub(self.bytes_in_flight());
-                let len = (self.data_end() - self.snd_nxt).min(usable).min(self.send_mss());
+                let usable = self.snd.wnd.min(self.cc.cwnd()).saturating_sub(self.bytes_in_flight());
+                let len = (self.data_end() - self.snd.nxt).min(usable).min(self.send_mss());
                 if len > 0 {
-                    let seq = self.snd_nxt;
+                    let seq = self.snd.nxt;
                     let fin = self.fin_queued && seq + len == self.data_end();
                     return Some(self.data_segment(now, seq, len, fin));
                 }
@@ -183,7 +186,7 @@ impl Connection {
             if self.keepalive_probes > 0 {
                 // RFC 1122 §4.2.3.6: an old sequence number forces the peer to answer.
                 stats.keepalive_probes += 1;
-                let seq = self.snd_una - 1;
+                let seq = self.snd.una - 1;
                 return Some(self.control_segment(now, seq, TcpFlags::ACK));
             }
         }
@@ -194,7 +197,7 @@ impl Connection {
         if self.ack_due != AckDue::Now || !self.state.is_synchronized() && self.state != State::SynReceived {
             return None;
         }
-        Some(self.control_segment(now, self.snd_nxt, TcpFlags::ACK))
+        Some(self.control_segment(now, self.snd.nxt, TcpFlags::ACK))
     }
 
     /// Whether SACK recovery has a retransmission to send now.
@@ -207,14 +210,14 @@ impl Connection {
     /// segment's room in cwnd: (sequence number, data bytes, FIN). A hole may end with
     /// the FIN, which is sent again like data.
     fn plan_sack_retransmission(&self) -> Option<(SeqNumber, usize, bool)> {
-        if !self.sack_ok || self.recovery_point.is_none() {
+        if !self.sack_ok || !self.recovery.active() {
             return None;
         }
-        let pipe = self.scoreboard.pipe(self.snd_una, self.snd_max, self.smss);
+        let pipe = self.scoreboard.pipe(self.snd.una, self.snd.max, self.smss);
         if self.cc.cwnd().saturating_sub(pipe) < self.smss {
             return None;
         }
-        match self.scoreboard.next_seg(self.snd_una, self.snd_max, self.smss, false)? {
+        match self.scoreboard.next_seg(self.snd.una, self.snd.max, self.smss, false)? {
             NextSeg::Retransmit { seq, len } | NextSeg::Rescue { seq, len } => {
                 let data_end = self.data_end();
                 let data = if data_end.gt(seq) { len.min(self.send_mss()).min(data_end - seq) } else { 0 };
@@ -235,21 +238,21 @@ impl Connection {
     /// After a timeout rewinds SND.NXT, data the peer has SACKed is not sent again
     /// (RFC 6675 §5.1 allows keeping the scoreboard across the timeout).
     fn skip_sacked(&mut self) {
-        if !self.sack_ok || !self.snd_nxt.lt(self.snd_max) || !self.scoreboard.is_sacked(self.snd_nxt) {
+        if !self.sack_ok || !self.snd.nxt.lt(self.snd.max) || !self.scoreboard.is_sacked(self.snd.nxt) {
             return;
         }
-        let nxt = self.snd_nxt;
+        let nxt = self.snd.nxt;
         if let Some((_, end)) =
             self.scoreboard.sacked_ranges().find(|&(start, end)| start.le(nxt) && end.gt(nxt))
         {
-            self.snd_nxt = if end.gt(self.snd_max) { self.snd_max } else { end };
+            self.snd.nxt = if end.gt(self.snd.max) { self.snd.max } else { end };
         }
     }
 
     /// How much new data (and whether the FIN) may go at SND.NXT now.
     #[inline]
     pub(super) fn new_data_extent(&self) -> (usize, bool) {
-        if !self.data_end().gt(self.snd_nxt) && !self.fin_queued {
+        if !self.data_end().gt(self.snd.nxt) && !self.fin_queued {
             // Nothing unsent and no FIN to send: nothing can go, whatever the windows.
             return (0, false);
         }
@@ -259,14 +262,14 @@ impl Connection {
     /// [`new_data_extent`](Self::new_data_extent) when something is unsent.
     fn unsent_extent(&self) -> (usize, bool) {
         let data_end = self.data_end();
-        let available = if data_end.gt(self.snd_nxt) { data_end - self.snd_nxt } else { 0 };
+        let available = if data_end.gt(self.snd.nxt) { data_end - self.snd.nxt } else { 0 };
         let in_flight = self.bytes_in_flight();
-        let window = if self.sack_ok && self.recovery_point.is_some() {
+        let window = if self.sack_ok && self.recovery.active() {
             // RFC 6675: new data only while pipe leaves room in cwnd.
-            let pipe = self.scoreboard.pipe(self.snd_una, self.snd_max, self.smss);
-            self.snd_wnd.saturating_sub(in_flight).min(self.cc.cwnd().saturating_sub(pipe))
+            let pipe = self.scoreboard.pipe(self.snd.una, self.snd.max, self.smss);
+            self.snd.wnd.saturating_sub(in_flight).min(self.cc.cwnd().saturating_sub(pipe))
         } else {
-            self.snd_wnd.min(self.cc.cwnd() + self.recovery_inflation).saturating_sub(in_flight)
+            self.snd.wnd.min(self.cc.cwnd() + self.recovery.inflation).saturating_sub(in_flight)
         };
         let send_mss = self.send_mss();
         let mut len = available.min(window).min(send_mss);
@@ -275,13 +278,13 @@ impl Connection {
         // or at least half the largest window the peer has offered.
         let full = len >= send_mss;
         let everything = len == available && len > 0;
-        let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
+        let half_window = self.snd.max_wnd > 0 && len >= self.snd.max_wnd / 2;
         // Once the application has shut down writing no more data can join the tail: send it.
         let nagle_clear = in_flight == 0 || self.config.nodelay || self.fin_queued;
         if !(full || (everything && nagle_clear) || half_window) {
             len = 0;
         }
-        let fin = self.fin_queued && !self.fin_sent() && self.snd_nxt + len == data_end;
+        let fin = self.fin_queued && !self.fin_sent() && self.snd.nxt + len == data_end;
         (len, fin)
     }
 
@@ -296,7 +299,7 @@ impl Connection {
         // The option is NOP NOP kind length, then 8 bytes a block; the 40 bytes of options
         // hold 3 blocks beside timestamps, 4 without.
         let max_blocks = if self.ts_ok { 3 } else { 4 };
-        let blocks = self.recv.sack_blocks(self.rcv_nxt).len().min(max_blocks);
+        let blocks = self.recv.sack_blocks(self.rcv.nxt).len().min(max_blocks);
         self.smss.saturating_sub(4 + 8 * blocks).max(64)
     }
 
@@ -306,13 +309,13 @@ impl Connection {
             options.timestamps = Some((self.ts_now(now), self.ts_recent));
         }
         if self.sack_ok && flags.contains(TcpFlags::ACK) && self.recv.has_out_of_order() {
-            options.sack_blocks = self.recv.sack_blocks(self.rcv_nxt);
+            options.sack_blocks = self.recv.sack_blocks(self.rcv.nxt);
         }
         TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             seq_number: seq,
-            ack_number: if flags.contains(TcpFlags::ACK) { self.rcv_nxt } else { SeqNumber(0) },
+            ack_number: if flags.contains(TcpFlags::ACK) { self.rcv.nxt } else { SeqNumber(0) },
             flags,
             window_len: 0,
             urgent_pointer: 0,
@@ -325,13 +328,13 @@ impl Connection {
     /// §3.8.6.2.2): the right edge moves only by min(buffer/2, MSS) or more, and never left.
     fn window_field(&mut self) -> u16 {
         let free = self.window_to_advertise();
-        let current = if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv - self.rcv_nxt } else { 0 };
+        let current = if self.rcv.adv.gt(self.rcv.nxt) { self.rcv.adv - self.rcv.nxt } else { 0 };
         let threshold = (self.config.recv_buffer / 2).min(self.smss);
         let window = if free >= current + threshold { free } else { current };
         let field = (window >> self.rcv_wscale).min(0xffff);
-        let edge = self.rcv_nxt + (field << self.rcv_wscale);
-        if edge.gt(self.rcv_adv) {
-            self.rcv_adv = edge;
+        let edge = self.rcv.nxt + (field << self.rcv_wscale);
+        if edge.gt(self.rcv.adv) {
+            self.rcv.adv = edge;
         }
         field as u16
     }
@@ -373,15 +376,15 @@ impl Connection {
         let window = self.recv.window().min(0xffff);
         // RFC 9293 §3.8.6: a SYN-ACK sent again after an ACK offered a larger (scaled)
         // window leaves the right edge where that ACK put it.
-        let edge = self.rcv_nxt + window;
-        if edge.gt(self.rcv_adv) {
-            self.rcv_adv = edge;
+        let edge = self.rcv.nxt + window;
+        if edge.gt(self.rcv.adv) {
+            self.rcv.adv = edge;
         }
         let repr = TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
-            seq_number: self.iss,
-            ack_number: if ack { self.rcv_nxt } else { SeqNumber(0) },
+            seq_number: self.snd.iss,
+            ack_number: if ack { self.rcv.nxt } else { SeqNumber(0) },
             flags,
             window_len: window as u16,
             urgent_pointer: 0,
@@ -403,7 +406,7 @@ impl Connection {
             self.ack_due = AckDue::None;
             self.timers.clear(Timer::DelayedAck);
             self.unacked_segments = 0;
-            self.last_ack_sent = self.rcv_nxt;
+            self.last_ack_sent = self.rcv.nxt;
         }
         let seq_len = segment.seq_len();
         if seq_len == 0 {
@@ -419,17 +422,17 @@ impl Connection {
         let seq = segment.repr.seq_number;
         let end = seq + seq_len;
         if self.sack_ok && !flags.contains(TcpFlags::SYN) {
-            self.rack.on_sent(now, seq, end, self.snd_max);
+            self.rack.on_sent(now, seq, end, self.snd.max);
         }
         // A retransmission from the SACK scoreboard does not move SND.NXT.
-        if seq == self.snd_nxt {
-            self.snd_nxt = end;
+        if seq == self.snd.nxt {
+            self.snd.nxt = end;
         }
-        let new_data = end.gt(self.snd_max);
+        let new_data = end.gt(self.snd.max);
         if new_data {
-            self.snd_max = end;
+            self.snd.max = end;
         }
-        if self.snd_wnd == 0 && segment.data_len > 0 && !flags.contains(TcpFlags::SYN) {
+        if self.snd.wnd == 0 && segment.data_len > 0 && !flags.contains(TcpFlags::SYN) {
             // A window probe: the persist timer, not the retransmission timer, times it.
             return;
         }

@@ -157,9 +157,8 @@ impl Connection {
         if let Some(shift) = open.our_wscale {
             conn.offered_wscale = shift;
         }
-        conn.irs = open.irs;
-        conn.rcv_nxt = open.irs + 1;
-        conn.rcv_adv = conn.rcv_nxt + config.recv_buffer.min(0xffff);
+        conn.rcv.synchronize(open.irs);
+        conn.rcv.adv = conn.rcv.nxt + config.recv_buffer.min(0xffff);
         conn.apply_peer_options(
             now,
             Some(open.peer_mss),
@@ -167,13 +166,10 @@ impl Connection {
             open.sack_permitted,
             open.ts_recent,
         );
-        conn.snd_wnd = usize::from(open.peer_window);
-        conn.max_snd_wnd = conn.snd_wnd;
-        conn.snd_wl1 = open.irs;
-        conn.snd_wl2 = open.iss;
+        conn.snd.set_window(open.irs, open.iss, usize::from(open.peer_window));
         // The SYN-ACK occupies ISS (RFC 9293 §3.4).
-        conn.snd_nxt = open.iss + 1;
-        conn.snd_max = open.iss + 1;
+        conn.snd.nxt = open.iss + 1;
+        conn.snd.max = open.iss + 1;
         conn.retries = retries;
         if retries == 0 {
             conn.rtt_probe = synack_sent.map(|at| (open.iss + 1, at));
@@ -258,7 +254,7 @@ mod tests {
         conn.on_segment(Instant::from_millis(1), &ack, &mut ctx);
         assert_eq!(conn.state(), State::Established);
         assert_eq!(conn.queued(), (0, 5), "data on the ACK is received");
-        assert_eq!(conn.snd_wnd, 500 << 7, "the ACK's window, scaled");
+        assert_eq!(conn.snd.wnd, 500 << 7, "the ACK's window, scaled");
         assert_eq!(conn.smss, 1460 - 12);
     }
 }

@@ -35,14 +35,14 @@ impl Connection {
     pub fn seq_snapshot(&self) -> SeqSnapshot {
         SeqSnapshot {
             state: self.state,
-            iss: self.iss,
-            irs: self.irs,
-            snd_una: self.snd_una,
-            snd_nxt: self.snd_nxt,
-            snd_max: self.snd_max,
-            snd_wnd: self.snd_wnd,
-            rcv_nxt: self.rcv_nxt,
-            rcv_adv: self.rcv_adv,
+            iss: self.snd.iss,
+            irs: self.rcv.irs,
+            snd_una: self.snd.una,
+            snd_nxt: self.snd.nxt,
+            snd_max: self.snd.max,
+            snd_wnd: self.snd.wnd,
+            rcv_nxt: self.rcv.nxt,
+            rcv_adv: self.rcv.adv,
             rcv_wscale: self.rcv_wscale,
             snd_wscale: self.snd_wscale,
         }

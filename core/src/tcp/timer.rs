@@ -40,8 +40,8 @@ impl Connection {
             self.probe_due = true;
             self.persist_backoff = (self.persist_backoff + 1).min(16);
             // A probe outstanding from the last round is sent again from SND.UNA.
-            if self.snd_nxt.gt(self.snd_una) && self.snd_wnd == 0 {
-                self.snd_nxt = self.snd_una;
+            if self.snd.nxt.gt(self.snd.una) && self.snd.wnd == 0 {
+                self.snd.nxt = self.snd.una;
             }
             self.timers.set(Timer::Persist, now + self.persist_interval());
         }
@@ -64,11 +64,11 @@ impl Connection {
     /// Data waits behind a window too small to use, nothing is in flight to bring a window
     /// update, and no timer runs (RFC 9293 §3.8.6.1).
     pub(super) fn persist_wanted(&self) -> bool {
-        let waiting = self.data_end().gt(self.snd_nxt);
-        let stalled = waiting && self.snd_wnd < self.smss.min(self.data_end() - self.snd_nxt);
+        let waiting = self.data_end().gt(self.snd.nxt);
+        let stalled = waiting && self.snd.wnd < self.smss.min(self.data_end() - self.snd.nxt);
         self.state.is_synchronized()
             && stalled
-            && self.snd_nxt == self.snd_una
+            && self.snd.nxt == self.snd.una
             && !self.timers.is_set(Timer::Persist)
             && !self.timers.is_set(Timer::Retransmit)
     }
@@ -103,7 +103,7 @@ impl Connection {
     /// RFC 6298 §5.4-5.7: back off, shrink the window to one segment (RFC 5681 §3.1) and
     /// send again from the first unacknowledged byte; give up after the retry limit.
     fn on_retransmission_timeout(&mut self, now: Instant, stats: &mut TcpStats) {
-        if self.snd_wnd == 0 && self.state.is_synchronized() && self.data_end().gt(self.snd_una) {
+        if self.snd.wnd == 0 && self.state.is_synchronized() && self.data_end().gt(self.snd.una) {
             // The peer closed its window with our data outstanding: nothing may be
             // retransmitted, so the timer turns into the persist timer (RFC 9293 §3.8.6.1),
             // whose probes do not count against the retry limit while the peer answers
@@ -111,7 +111,7 @@ impl Connection {
             self.timers.clear(Timer::Retransmit);
             self.timers.clear(Timer::Probe);
             self.rtt_probe = None;
-            self.snd_nxt = self.snd_una;
+            self.snd.nxt = self.snd.una;
             self.probe_due = true;
             self.timers.set(Timer::Persist, now + self.persist_interval());
             return;
@@ -138,17 +138,13 @@ impl Connection {
         }
         self.rtt.backoff();
         match self.state {
-            State::SynSent | State::SynReceived => self.snd_nxt = self.iss,
+            State::SynSent | State::SynReceived => self.snd.nxt = self.snd.iss,
             _ => {
-                let in_flight = self.snd_max - self.snd_una;
+                let in_flight = self.snd.max - self.snd.una;
                 self.cc.on_timeout(now, in_flight);
-                self.recovery_point = None;
-                self.recovery_inflation = 0;
-                self.retransmit_head = false;
-                self.dup_acks = 0;
+                self.recovery.on_timeout(self.snd.max);
                 self.scoreboard.exit_recovery();
-                self.recover = self.snd_max;
-                self.snd_nxt = self.snd_una;
+                self.snd.nxt = self.snd.una;
             }
         }
         self.timers.set(Timer::Retransmit, now + self.rtt.rto());
@@ -170,7 +166,7 @@ impl Connection {
             return;
         }
         // Probe only an idle connection: data in flight has its own timer.
-        if self.snd_una == self.snd_max {
+        if self.snd.una == self.snd.max {
             self.keepalive_probes += 1;
             self.probe_due = true;
         }

@@ -36,11 +36,11 @@ impl Connection {
         );
         sending
             && self.sack_ok
-            && self.recovery_point.is_none()
+            && !self.recovery.active()
             && self.tlp_end.is_none()
-            && self.snd_max.gt(self.snd_una)
-            && self.snd_nxt == self.snd_max
-            && self.snd_wnd > 0
+            && self.snd.max.gt(self.snd.una)
+            && self.snd.nxt == self.snd.max
+            && self.snd.wnd > 0
     }
 
     /// RFC 8985 §7.2: arms the PTO, or disarms it when no probe may run. `restart` rearms
@@ -55,7 +55,7 @@ impl Connection {
         }
         let pto = match self.rtt.srtt() {
             Some(srtt) => {
-                let flight = self.snd_max - self.snd_una;
+                let flight = self.snd.max - self.snd.una;
                 let delayed_ack = if flight <= self.smss { WORST_CASE_DELAYED_ACK } else { Duration::ZERO };
                 srtt * 2 + delayed_ack
             }
@@ -85,18 +85,18 @@ impl Connection {
             return None;
         }
         let data_end = self.data_end();
-        let unsent = if data_end.gt(self.snd_nxt) { data_end - self.snd_nxt } else { 0 };
-        let room = self.snd_wnd.saturating_sub(self.bytes_in_flight());
+        let unsent = if data_end.gt(self.snd.nxt) { data_end - self.snd.nxt } else { 0 };
+        let room = self.snd.wnd.saturating_sub(self.bytes_in_flight());
         let new_len = unsent.min(room).min(self.smss);
         let (seq, len, fin, retransmission) = if new_len > 0 {
-            let fin = self.fin_queued && self.snd_nxt + new_len == data_end;
-            (self.snd_nxt, new_len, fin, false)
+            let fin = self.fin_queued && self.snd.nxt + new_len == data_end;
+            (self.snd.nxt, new_len, fin, false)
         } else {
             // The last segment: the data up to SND.MAX (at most one SMSS), and the FIN if
             // it was sent.
-            let fin = self.fin_queued && self.snd_max.gt(data_end);
-            let sent_end = if fin { data_end } else { self.snd_max };
-            let len = if sent_end.gt(self.snd_una) { (sent_end - self.snd_una).min(self.smss) } else { 0 };
+            let fin = self.fin_queued && self.snd.max.gt(data_end);
+            let sent_end = if fin { data_end } else { self.snd.max };
+            let len = if sent_end.gt(self.snd.una) { (sent_end - self.snd.una).min(self.smss) } else { 0 };
             if len == 0 && !fin {
                 return None;
             }
@@ -110,7 +110,7 @@ impl Connection {
         }
         self.tlp_retrans = retransmission;
         let end = seq + len + usize::from(fin);
-        self.tlp_end = Some(if end.gt(self.snd_max) { end } else { self.snd_max });
+        self.tlp_end = Some(if end.gt(self.snd.max) { end } else { self.snd.max });
         Some(self.data_segment(now, seq, len, fin))
     }
 
@@ -136,7 +136,7 @@ impl Connection {
         } else if ack.gt(end) {
             self.tlp_end = None;
             stats.tlp_recoveries += 1;
-            let in_flight = self.snd_max - self.snd_una;
+            let in_flight = self.snd.max - self.snd.una;
             self.cc.on_loss(now, in_flight);
             self.cc.on_recovery_exit(now);
         } else if duplicate {
