@@ -15,12 +15,11 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::cmd::Cmd;
-use crate::lab::{
-    self, load_average, shown_spread, EchoApp, EchoStack, KernelAddress, Lab, Readiness, Server, CLIENT_CORE,
-    ECHO_PORT, SERVER_CORE,
-};
+use crate::echo_servers::{EchoApp, EchoStack, ECHO_PORT};
+use crate::lab::{self, KernelAddress, Lab, Readiness, Server, CLIENT_CORE, SERVER_CORE};
 use crate::netns;
 use crate::perf::target_dir;
+use crate::result_file::{self, load_average, shown_spread};
 use crate::tools;
 
 /// Options of `cargo xtask bench echo`, shared with `bench latency` and (the first four)
@@ -179,7 +178,7 @@ pub fn run(root: &Path, options: &Options, results: &Path) -> Result<()> {
     let report = report(root, options, &load, &stacks, &samples)?;
     println!("\n{report}");
     std::fs::create_dir_all(results).with_context(|| format!("could not create {}", results.display()))?;
-    let path = results.join(format!("echo-{}.md", lab::today()?));
+    let path = results.join(format!("echo-{}.md", result_file::today()?));
     std::fs::write(&path, report).with_context(|| format!("could not write {}", path.display()))?;
     println!("written to {}", path.display());
     Ok(())

@@ -28,12 +28,11 @@ use serde_json::{json, Value};
 use crate::cmd::Cmd;
 use crate::echo_bench;
 use crate::http_bench::{self, Mode, Probe, Session, Stack, PORT};
-use crate::lab::{
-    self, shown_spread, KernelAddress, Lab, Machine, Readiness, Server, CLIENT_CORE, SERVER_CORE,
-};
+use crate::lab::{self, KernelAddress, Lab, Readiness, Server, CLIENT_CORE, SERVER_CORE};
 use crate::netns;
 use crate::nginx;
 use crate::perf::target_dir;
+use crate::result_file::{self, shown_spread, Machine};
 use crate::tools::{self, AptTool};
 use crate::veth;
 use crate::wrk::{self, Errors, Load};
@@ -541,7 +540,7 @@ pub fn run(root: &Path, shared: &echo_bench::Options, body_size: u32, options: &
     let logs = target_dir(root).join("flood-bench");
     std::fs::create_dir_all(&logs).with_context(|| format!("could not create {}", logs.display()))?;
 
-    let load_before = lab::load_average();
+    let load_before = result_file::load_average();
     let lab = Lab::up(&shared.netns_prefix)?;
     let progress = indicatif::ProgressBar::hidden();
     let session = Session { release: release.clone(), logs, lab: &lab, report_script, progress };
@@ -551,13 +550,13 @@ pub fn run(root: &Path, shared: &echo_bench::Options, body_size: u32, options: &
     let Bench { plan, session, .. } = bench;
     drop(session);
     drop(lab);
-    let load = format!("{load_before} before, {} after", lab::load_average());
+    let load = format!("{load_before} before, {} after", result_file::load_average());
 
     let machine = Machine::describe(root)?;
     let hping3 = hping3_version();
     let markdown = markdown(&machine, &load, &plan, options, &hping3, &samples);
     println!("\n{markdown}");
-    let stem = lab::results_dir(root)?.join(format!("flood-{}", lab::today()?));
+    let stem = result_file::results_dir(root)?.join(format!("flood-{}", result_file::today()?));
     let md_path = stem.with_extension("md");
     std::fs::write(&md_path, &markdown).with_context(|| format!("could not write {}", md_path.display()))?;
     let json_path = stem.with_extension("json");
@@ -610,7 +609,7 @@ fn markdown(
     let w = &mut out;
     writeln!(w, "# HTTP under a SYN flood: Sluice against nginx").unwrap();
     writeln!(w).unwrap();
-    writeln!(w, "`{}` (as root) at commit {}.", lab::command_line(), machine.commit).unwrap();
+    writeln!(w, "`{}` (as root) at commit {}.", result_file::command_line(), machine.commit).unwrap();
     writeln!(w).unwrap();
     writeln!(
         w,
@@ -762,7 +761,7 @@ fn markdown(
 fn goals(plan: &http_bench::Plan, samples: &[Sample]) -> Vec<String> {
     let median = |stack, flood| {
         let values: Vec<f64> = of(samples, stack, flood).map(Sample::requests_per_sec).collect();
-        (!values.is_empty()).then(|| lab::spread(&values).0)
+        (!values.is_empty()).then(|| result_file::spread(&values).0)
     };
     let mut lines = Vec::new();
     if !(plan.stacks.contains(&Stack::Sluice) && plan.stacks.contains(&Stack::Nginx)) {
@@ -807,7 +806,7 @@ fn results_json(
 ) -> Value {
     json!({
         "benchmark": "flood",
-        "command": lab::command_line(),
+        "command": result_file::command_line(),
         "machine": {
             "commit": machine.commit,
             "kernel": machine.kernel,

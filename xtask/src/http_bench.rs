@@ -21,10 +21,11 @@ use serde_json::{json, Value};
 
 use crate::cmd::Cmd;
 use crate::echo_bench;
-use crate::lab::{self, shown_spread, KernelAddress, Lab, Machine, Readiness, Server, SERVER_CORE};
+use crate::lab::{self, KernelAddress, Lab, Readiness, Server, SERVER_CORE};
 use crate::netns;
 use crate::nginx;
 use crate::perf::target_dir;
+use crate::result_file::{self, shown_spread, Machine};
 use crate::tools::{self, AptTool, Provides};
 use crate::veth;
 use crate::wrk::{self, Errors, Load};
@@ -389,20 +390,20 @@ pub fn run(root: &Path, shared: &echo_bench::Options, options: &HttpOptions) -> 
     let logs = target_dir(root).join("http-bench");
     std::fs::create_dir_all(&logs).with_context(|| format!("could not create {}", logs.display()))?;
 
-    let load_before = lab::load_average();
+    let load_before = result_file::load_average();
     let lab = Lab::up(&shared.netns_prefix)?;
     let session = Session { release, logs, lab: &lab, report_script, progress: progress_bar() };
     let probes = session.probe(&plan)?;
     let samples = session.measure(&plan, &probes[0])?;
     drop(session);
     drop(lab);
-    let load = format!("{load_before} before, {} after", lab::load_average());
+    let load = format!("{load_before} before, {} after", result_file::load_average());
 
     let machine = Machine::describe(root)?;
     let versions = Versions::read();
     let markdown = markdown(&machine, &versions, &load, &plan, &probes, &samples);
     println!("\n{markdown}");
-    let stem = lab::results_dir(root)?.join(format!("http-{}", lab::today()?));
+    let stem = result_file::results_dir(root)?.join(format!("http-{}", result_file::today()?));
     let md_path = stem.with_extension("md");
     std::fs::write(&md_path, &markdown).with_context(|| format!("could not write {}", md_path.display()))?;
     let json_path = stem.with_extension("json");
@@ -443,7 +444,7 @@ fn ratio(samples: &[Sample], stack: Stack, base: Stack, mode: Mode, figure: fn(&
 
 fn median(samples: &[Sample], stack: Stack, mode: Mode, figure: fn(&Sample) -> f64) -> Option<f64> {
     let values: Vec<f64> = of(samples, stack, mode).map(figure).collect();
-    (!values.is_empty()).then(|| lab::spread(&values).0)
+    (!values.is_empty()).then(|| result_file::spread(&values).0)
 }
 
 fn requests(s: &Sample) -> f64 {
@@ -562,7 +563,7 @@ fn markdown(
     let w = &mut out;
     writeln!(w, "# HTTP: Sluice against its app on the kernel stack and nginx").unwrap();
     writeln!(w).unwrap();
-    writeln!(w, "`{}` (as root) at commit {}.", lab::command_line(), machine.commit).unwrap();
+    writeln!(w, "`{}` (as root) at commit {}.", result_file::command_line(), machine.commit).unwrap();
     writeln!(w).unwrap();
     writeln!(
         w,
@@ -628,7 +629,7 @@ fn results_json(
     let mode_json = |mode: Mode| json!({ "connections": mode.connections(), "close": mode.close() });
     json!({
         "benchmark": "http",
-        "command": lab::command_line(),
+        "command": result_file::command_line(),
         "machine": {
             "commit": machine.commit,
             "kernel": machine.kernel,

@@ -1,7 +1,7 @@
 //! What the veth benchmarks share (`bench echo`, `bench http`, the demo, the HTTP smoke
 //! test): a veth lab removed on drop, server processes stopped by PID, the kernel's hold on
-//! Sluice's address for kernel-stack rounds, and the statistics of alternated rounds
-//! (../shared/DESIGN.md, "Measuring fairly on a 2-core machine").
+//! Sluice's address for kernel-stack rounds, the cores servers and clients are pinned to.
+//! What result files say is `report`'s; the echo servers under test are `echo_servers`'.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -298,84 +298,6 @@ pub fn raise_open_files(needed: u64) -> Result<()> {
     Ok(())
 }
 
-/// The median, smallest and largest of `values` (not empty).
-pub fn spread(values: &[f64]) -> (f64, f64, f64) {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
-    (median, sorted[0], sorted[n - 1])
-}
-
-/// `median (min–max)` of `values`, with `decimals` decimals; `–` when there are none.
-pub fn shown_spread(values: &[f64], decimals: usize) -> String {
-    if values.is_empty() {
-        return "–".to_owned();
-    }
-    let (median, min, max) = spread(values);
-    if values.len() == 1 {
-        return format!("{median:.decimals$}");
-    }
-    format!("{median:.decimals$} ({min:.decimals$}–{max:.decimals$})")
-}
-
-/// The 1, 5 and 15 minute load averages (proc(5), /proc/loadavg): on a shared machine, what
-/// else competed for the two cores.
-pub fn load_average() -> String {
-    match std::fs::read_to_string("/proc/loadavg") {
-        Ok(text) => text.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        Err(err) => format!("unknown ({err})"),
-    }
-}
-
-/// The machine a result was measured on, for result files.
-pub struct Machine {
-    pub commit: String,
-    pub kernel: String,
-    pub cpus: usize,
-    pub cpu_model: String,
-}
-
-impl Machine {
-    pub fn describe(root: &Path) -> Result<Machine> {
-        let commit = Cmd::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(root).read()?;
-        let dirty = !Cmd::new("git").args(["diff", "--quiet", "HEAD"]).current_dir(root).probe();
-        let kernel = Cmd::new("uname").arg("-r").read()?;
-        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|info| {
-                info.lines()
-                    .find_map(|line| line.strip_prefix("model name"))
-                    .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
-            })
-            .unwrap_or_else(|| "unknown CPU".to_owned());
-        Ok(Machine {
-            commit: format!("{}{}", commit.trim(), if dirty { " (with uncommitted changes)" } else { "" }),
-            kernel: kernel.trim().to_owned(),
-            cpus: std::thread::available_parallelism().map_or(0, usize::from),
-            cpu_model,
-        })
-    }
-}
-
-/// The command line as typed: `cargo xtask` passes its own arguments on unchanged.
-pub fn command_line() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    format!("cargo xtask {}", args.join(" "))
-}
-
-/// Today's date (UTC), `YYYY-MM-DD`, for result file names.
-pub fn today() -> Result<String> {
-    Ok(Cmd::new("date").args(["-u", "+%F"]).read()?.trim().to_owned())
-}
-
-/// bench/results/, created if missing.
-pub fn results_dir(root: &Path) -> Result<PathBuf> {
-    let dir = root.join("bench").join("results");
-    std::fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
-    Ok(dir)
-}
-
 /// What every benchmark lab runs besides cargo: iproute2, ethtool (veth up) and taskset.
 pub const TOOLS: &[AptTool] = &[
     AptTool { package: "iproute2", provides: Provides::Program("ip"), why: "to create the veth lab" },
@@ -390,78 +312,3 @@ pub const TOOLS: &[AptTool] = &[
         why: "to pin the servers and the client to their cores",
     },
 ];
-
-/// The echo port (RFC 862).
-pub const ECHO_PORT: u16 = 7;
-
-/// The echo application a server runs (RFC 862).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum EchoApp {
-    Tcp,
-    Udp,
-}
-
-/// An echo server under test (the echo and latency benchmarks).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum EchoStack {
-    SluiceBusy,
-    SluiceAdaptive,
-    Kernel,
-}
-
-impl EchoStack {
-    pub fn label(self) -> &'static str {
-        match self {
-            EchoStack::SluiceBusy => "Sluice (busy poll)",
-            EchoStack::SluiceAdaptive => "Sluice (adaptive poll)",
-            EchoStack::Kernel => "kernel (epoll)",
-        }
-    }
-
-    /// The stack's name in file names.
-    pub fn slug(self) -> &'static str {
-        match self {
-            EchoStack::SluiceBusy => "sluice",
-            EchoStack::SluiceAdaptive => "sluice-adaptive",
-            EchoStack::Kernel => "kernel",
-        }
-    }
-
-    /// The program and arguments serving `app` on this stack, `control` being Sluice's
-    /// control socket.
-    pub fn server(self, release: &Path, control: &str, app: EchoApp) -> (PathBuf, Vec<String>) {
-        match self {
-            EchoStack::SluiceBusy | EchoStack::SluiceAdaptive => {
-                let poll = if self == EchoStack::SluiceBusy { "busy" } else { "adaptive" };
-                let app = match app {
-                    EchoApp::Tcp => "echo",
-                    EchoApp::Udp => "udp-echo",
-                };
-                let args = [
-                    "serve",
-                    "--iface",
-                    veth::STACK_IF,
-                    "--addr",
-                    veth::STACK_ADDR,
-                    "--cores",
-                    SERVER_CORE,
-                    "--poll",
-                    poll,
-                    "--control",
-                    control,
-                    app,
-                    "--port",
-                    &ECHO_PORT.to_string(),
-                ];
-                (release.join("sluice"), args.map(str::to_owned).to_vec())
-            }
-            EchoStack::Kernel => {
-                let mut args = vec!["--listen".to_owned(), format!("{}:{ECHO_PORT}", stack_ip())];
-                if app == EchoApp::Udp {
-                    args.push("--udp".to_owned());
-                }
-                (release.join("kernel_echo"), args)
-            }
-        }
-    }
-}

@@ -20,14 +20,13 @@ use serde_json::json;
 
 use crate::cmd::Cmd;
 use crate::echo_bench::Options;
-use crate::lab::{
-    self, command_line, load_average, shown_spread, spread, stack_ip, EchoApp, EchoStack, KernelAddress, Lab,
-    Machine, Readiness, Server, CLIENT_CORE, ECHO_PORT, SERVER_CORE,
-};
+use crate::echo_servers::{EchoApp, EchoStack, ECHO_PORT};
+use crate::lab::{self, stack_ip, KernelAddress, Lab, Readiness, Server, CLIENT_CORE, SERVER_CORE};
 use crate::latency_chart::{self, Point, Series};
 use crate::netns;
 use crate::perf::target_dir;
 use crate::progress::{self, say};
+use crate::result_file::{self, command_line, load_average, shown_spread, spread, Machine};
 use crate::tools;
 
 /// Bytes per request.
@@ -201,7 +200,7 @@ pub fn run(root: &Path, options: &Options, configs: &[Config], results: &Path) -
             bail!("cargo built the release binaries but {} does not exist", release.join(program).display());
         }
     }
-    let stem = format!("latency-{}", lab::today()?);
+    let stem = format!("latency-{}", result_file::today()?);
     let files = results.join(&stem);
     let logs = target_dir(root).join("latency-bench");
     for dir in [&files, &logs] {

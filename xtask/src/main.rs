@@ -6,6 +6,7 @@ mod build;
 mod cmd;
 mod demo;
 mod echo_bench;
+mod echo_servers;
 mod flood_bench;
 mod fuzz;
 mod http_bench;
@@ -17,6 +18,7 @@ mod netns;
 mod nginx;
 mod perf;
 mod progress;
+mod result_file;
 mod run;
 mod steps;
 mod test;
@@ -202,21 +204,17 @@ fn run(cli: Cli) -> Result<()> {
         Task::Demo { sim: true, .. } => demo::simulated(&root),
         Task::Demo { sim: false, netns_prefix } => demo::run(&root, &netns_prefix),
         Task::SmokeHttp => http_smoke::run(&root),
-        Task::Bench { name, .. } if name.as_deref() == Some(TCP_FIGURES) => perf::tcp_figures(&root),
-        Task::Bench { name, echo, .. } if name.as_deref() == Some(ECHO) => {
-            echo_bench::run(&root, &echo, &lab::results_dir(&root)?)
-        }
-        Task::Bench { name, echo, .. } if name.as_deref() == Some(LATENCY) => {
-            latency_bench::run(&root, &echo, latency_bench::FULL, &lab::results_dir(&root)?)
-        }
-        Task::Bench { name, echo, http, .. } if name.as_deref() == Some(HTTP) => {
-            http_bench::run(&root, &echo, &http)
-        }
-        Task::Bench { name, echo, http, flood } if name.as_deref() == Some(FLOOD) => {
-            flood_bench::run(&root, &echo, http.body_size, &flood)
-        }
-        Task::Bench { name: None, echo, .. } => quick_bench(&root, &echo),
-        Task::Bench { name: Some(name), .. } => bench(&name),
+        Task::Bench { name, echo, http, flood } => match name.as_deref().map(Benchmark::named) {
+            None => quick_bench(&root, &echo),
+            Some(Benchmark::TcpInstructions) => perf::tcp_figures(&root),
+            Some(Benchmark::Echo) => echo_bench::run(&root, &echo, &result_file::results_dir(&root)?),
+            Some(Benchmark::Latency) => {
+                latency_bench::run(&root, &echo, latency_bench::FULL, &result_file::results_dir(&root)?)
+            }
+            Some(Benchmark::Http) => http_bench::run(&root, &echo, &http),
+            Some(Benchmark::Flood) => flood_bench::run(&root, &echo, http.body_size, &flood),
+            Some(Benchmark::Criterion(filter)) => bench(filter),
+        },
         Task::Fuzz { target, inputs, secs, asan, fuzzer_args } => {
             tools::ensure_cargo_fuzz()?;
             let sanitizer = if asan { fuzz::Sanitizer::Address } else { fuzz::Sanitizer::None };
@@ -225,16 +223,37 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The benchmark name `cargo xtask bench` treats as the TCP figures, not a criterion filter.
-const TCP_FIGURES: &str = "tcp-instructions";
-/// The benchmark name `cargo xtask bench` treats as the veth echo benchmark.
-const ECHO: &str = "echo";
-/// The benchmark name `cargo xtask bench` treats as the veth HTTP benchmark.
-const HTTP: &str = "http";
-/// The benchmark name `cargo xtask bench` treats as the HTTP-under-SYN-flood benchmark.
-const FLOOD: &str = "flood";
-/// The benchmark name `cargo xtask bench` treats as the veth latency benchmark.
-const LATENCY: &str = "latency";
+/// What `cargo xtask bench NAME` runs: one of the named benchmarks, or else the criterion
+/// benchmarks whose id contains NAME.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Benchmark<'a> {
+    /// `tcp-instructions`: instructions and ns per TCP transaction (callgrind).
+    TcpInstructions,
+    /// `echo`: TCP echo round trips on veth.
+    Echo,
+    /// `latency`: echo latency distributions and charts on veth.
+    Latency,
+    /// `http`: wrk against Sluice's HTTP echo, its kernel-stack twin and nginx.
+    Http,
+    /// `flood`: the same wrk under SYN floods.
+    Flood,
+    /// Any other name: a criterion filter.
+    Criterion(&'a str),
+}
+
+impl Benchmark<'_> {
+    fn named(name: &str) -> Benchmark<'_> {
+        match name {
+            "tcp-instructions" => Benchmark::TcpInstructions,
+            "echo" => Benchmark::Echo,
+            "latency" => Benchmark::Latency,
+            "http" => Benchmark::Http,
+            "flood" => Benchmark::Flood,
+            filter => Benchmark::Criterion(filter),
+        }
+    }
+}
+
 /// Where the quick suite writes its results, under the target directory: a quick run's
 /// numbers are a smoke check, not results to keep.
 const QUICK_RESULTS: &str = "bench-quick";
@@ -288,5 +307,13 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn benchmark_names_pick_their_benchmark_and_the_rest_filter_criterion() {
+        use super::Benchmark;
+        assert_eq!(Benchmark::named("tcp-instructions"), Benchmark::TcpInstructions);
+        assert_eq!(Benchmark::named("http"), Benchmark::Http);
+        assert_eq!(Benchmark::named("checksum"), Benchmark::Criterion("checksum"));
     }
 }
