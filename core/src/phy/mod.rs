@@ -8,6 +8,8 @@
 //! business: an AF_XDP device takes a batch of descriptors from its ring and hands them
 //! out one token at a time.
 
+pub mod faults;
+
 use crate::time::Instant;
 
 /// What the link offers the stack.

@@ -5,6 +5,7 @@ use core::fmt;
 
 use thiserror::Error;
 
+use crate::phy::faults::FaultRates;
 use crate::time::Duration;
 
 /// Bytes an Ethernet frame carries beyond its IP packet, as the MTU check counts them:
@@ -107,6 +108,16 @@ impl LinkConfig {
     }
 
     /// The longest frame the segment carries.
+    /// The link's loss, duplication, reordering and corruption, for `phy::faults`.
+    pub fn fault_rates(&self) -> FaultRates {
+        FaultRates {
+            loss: self.loss,
+            duplicate: self.duplicate,
+            reorder: self.reorder,
+            corrupt: self.corrupt,
+        }
+    }
+
     pub fn max_frame_len(&self) -> usize {
         self.mtu.saturating_add(FRAME_OVERHEAD)
     }

@@ -29,13 +29,14 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::device::SimDevice;
 use super::event::{EventLog, SimEvent, SimEventKind};
 use super::link::{LinkConfig, LinkStats};
 use super::pcap::Capture;
+use crate::phy::faults::{self, FrameFate};
 use crate::time::{Duration, Instant};
 use crate::wire::ethernet::HEADER_LEN;
 use crate::wire::EthernetAddress;
@@ -149,17 +150,6 @@ fn nanos(d: Duration) -> u64 {
 
 fn instant_nanos(t: Instant) -> u64 {
     t.total_micros().saturating_mul(1_000)
-}
-
-/// `true` with probability `p`; draws nothing when the outcome is certain.
-fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
-    if p <= 0.0 {
-        false
-    } else if p >= 1.0 {
-        true
-    } else {
-        rng.gen::<f64>() < p
-    }
 }
 
 /// A deterministic simulated network.
@@ -427,37 +417,34 @@ impl Network {
         Some((departure_ns, egress.busy_until_ns))
     }
 
-    /// Draws this receiver's impairments and puts its copies in flight.
+    /// Draws this receiver's impairments (`phy::faults`) and puts its copies in flight.
     fn send_copies(&mut self, segment: usize, port: PortId, origin: Origin, frame: &[u8], arrival_ns: u64) {
         let config = &self.segments[segment].config;
-        let (loss, duplicate, reorder, corrupt) =
-            (config.loss, config.duplicate, config.reorder, config.corrupt);
+        let rates = config.fault_rates();
         let reorder_ns = nanos(config.reorder_delay);
         let len = frame.len();
-        if chance(&mut self.rng, loss) {
-            self.segments[segment].stats.lost += 1;
-            self.log(port, origin, len, SimEventKind::Lost);
-            return;
-        }
-        let copies = if chance(&mut self.rng, duplicate) {
+        let (copies, count) = match faults::draw(&mut self.rng, &rates, len) {
+            FrameFate::Lost => {
+                self.segments[segment].stats.lost += 1;
+                self.log(port, origin, len, SimEventKind::Lost);
+                return;
+            }
+            FrameFate::Delivered { copies, count } => (copies, count),
+        };
+        if count == 2 {
             self.segments[segment].stats.duplicated += 1;
             self.log(port, origin, len, SimEventKind::Duplicated);
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
+        }
+        for fate in &copies[..count] {
             let mut copy = frame.to_vec();
             let mut arrival_ns = arrival_ns;
-            if chance(&mut self.rng, reorder) {
+            if fate.reordered {
                 arrival_ns = arrival_ns.saturating_add(reorder_ns);
                 self.segments[segment].stats.reordered += 1;
                 self.log(port, origin, len, SimEventKind::Reordered);
             }
-            if chance(&mut self.rng, corrupt) {
-                // Drawn as u64 so the stream is the same on 32- and 64-bit targets.
-                let bit = self.rng.gen_range(0..len as u64 * 8) as usize;
-                copy[bit / 8] ^= 0x80 >> (bit % 8);
+            if let Some(bit) = fate.corrupt_bit {
+                faults::flip_bit(&mut copy, bit);
                 self.segments[segment].stats.corrupted += 1;
                 self.log(port, origin, len, SimEventKind::Corrupted { bit });
             }

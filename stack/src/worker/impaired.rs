@@ -1,33 +1,33 @@
-//! Fault injection at the device: loss and reordering of frames in both directions, for
-//! testing recovery against real kernel peers where the kernel has no netem qdisc.
+//! Fault injection at the device: loss, duplication, reordering and corruption of frames
+//! in both directions, for testing recovery against real kernel peers where the kernel
+//! has no netem qdisc. The fault model is the simulator's (`phy::faults`); only how long a
+//! reordered frame waits differs: here it is held back and released after the frame that
+//! follows it (netem's "reorder" the other way round: the held frame arrives late).
 //!
 //! Received frames are copied out of the inner device so they can be dropped or held
-//! back; transmitted frames wait in a list until `flush`. A reordered frame is held back
-//! and released after the frame that follows it (netem's "reorder" the other way round:
-//! the held frame arrives late). The choices come from a seeded generator, so a run
-//! repeats.
+//! back; transmitted frames wait in a list until `flush`.
 
 use std::collections::VecDeque;
 use std::os::fd::RawFd;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::device::QueueDevice;
+use crate::phy::faults::{self, FaultRates, FrameFate};
 use crate::phy::{self, Device, DeviceCaps, RxToken as _, TxToken as _};
 use crate::time::Instant;
 
-/// Probabilities of the faults, each in 0.0..=1.0.
+/// The faults to inject, and the seed of their draws.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Impairment {
-    pub loss: f64,
-    pub reorder: f64,
+    pub rates: FaultRates,
     pub seed: u64,
 }
 
 impl Impairment {
     pub fn is_none(&self) -> bool {
-        self.loss <= 0.0 && self.reorder <= 0.0
+        self.rates.is_none()
     }
 }
 
@@ -36,28 +36,41 @@ struct Faults {
     held: Option<Vec<u8>>,
     out: VecDeque<Vec<u8>>,
     dropped: u64,
+    duplicated: u64,
     reordered: u64,
+    corrupted: u64,
 }
 
 impl Faults {
     fn new() -> Faults {
-        Faults { held: None, out: VecDeque::new(), dropped: 0, reordered: 0 }
+        Faults { held: None, out: VecDeque::new(), dropped: 0, duplicated: 0, reordered: 0, corrupted: 0 }
     }
 
-    /// Passes `frame` through the faults into `out`.
-    fn pass(&mut self, frame: Vec<u8>, impairment: &Impairment, rng: &mut ChaCha8Rng) {
-        if rng.gen_bool(impairment.loss.clamp(0.0, 1.0)) {
+    /// Passes `frame` through the faults into `out`. One frame is held back at a time: a
+    /// copy drawn for reordering while another is held goes out in order.
+    fn pass(&mut self, frame: Vec<u8>, rates: &FaultRates, rng: &mut ChaCha8Rng) {
+        let FrameFate::Delivered { copies, count } = faults::draw(rng, rates, frame.len()) else {
             self.dropped += 1;
             return;
+        };
+        if count == 2 {
+            self.duplicated += 1;
         }
-        if self.held.is_none() && rng.gen_bool(impairment.reorder.clamp(0.0, 1.0)) {
-            self.reordered += 1;
-            self.held = Some(frame);
-            return;
-        }
-        self.out.push_back(frame);
-        if let Some(held) = self.held.take() {
-            self.out.push_back(held);
+        for fate in &copies[..count] {
+            let mut copy = frame.clone();
+            if let Some(bit) = fate.corrupt_bit {
+                faults::flip_bit(&mut copy, bit);
+                self.corrupted += 1;
+            }
+            if fate.reordered && self.held.is_none() {
+                self.reordered += 1;
+                self.held = Some(copy);
+                continue;
+            }
+            self.out.push_back(copy);
+            if let Some(held) = self.held.take() {
+                self.out.push_back(held);
+            }
         }
     }
 
@@ -131,7 +144,7 @@ impl<D: QueueDevice> Device for ImpairedDevice<D> {
         while self.rx.out.is_empty() {
             let (token, _reply) = self.inner.receive(now)?;
             let frame = token.consume(|frame| frame.to_vec());
-            self.rx.pass(frame, &self.impairment, &mut self.rng);
+            self.rx.pass(frame, &self.impairment.rates, &mut self.rng);
         }
         let frame = self.rx.out.pop_front()?;
         Some((OwnedRx(frame), QueuedTx(&mut self.built)))
@@ -160,7 +173,7 @@ impl<D: QueueDevice> QueueDevice for ImpairedDevice<D> {
             self.idle_flushes = 0;
         }
         while let Some(frame) = self.built.pop_front() {
-            self.tx.pass(frame, &self.impairment, &mut self.rng);
+            self.tx.pass(frame, &self.impairment.rates, &mut self.rng);
         }
         while let Some(frame) = self.tx.out.pop_front() {
             let Some(token) = self.inner.transmit(self.last_now) else {
@@ -185,9 +198,16 @@ impl<D: QueueDevice> QueueDevice for ImpairedDevice<D> {
 
     fn counters(&self, out: &mut Vec<(&'static str, u64)>) {
         self.inner.counters(out);
-        out.push(("impaired_rx_dropped", self.rx.dropped));
-        out.push(("impaired_rx_reordered", self.rx.reordered));
-        out.push(("impaired_tx_dropped", self.tx.dropped));
-        out.push(("impaired_tx_reordered", self.tx.reordered));
+        let (rx, tx) = (&self.rx, &self.tx);
+        out.extend([
+            ("impaired_rx_dropped", rx.dropped),
+            ("impaired_rx_duplicated", rx.duplicated),
+            ("impaired_rx_reordered", rx.reordered),
+            ("impaired_rx_corrupted", rx.corrupted),
+            ("impaired_tx_dropped", tx.dropped),
+            ("impaired_tx_duplicated", tx.duplicated),
+            ("impaired_tx_reordered", tx.reordered),
+            ("impaired_tx_corrupted", tx.corrupted),
+        ]);
     }
 }

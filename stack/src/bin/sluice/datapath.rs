@@ -12,6 +12,7 @@ use sluice::control::{
     ControlServer, Snapshot, SnapshotSource, WorkerSnapshot, XdpCountersSnapshot, CONTROL_DIR,
 };
 use sluice::iface::InterfaceConfig;
+use sluice::phy::faults::FaultRates;
 use sluice::socket::Transport;
 use sluice::time::Duration;
 use sluice::wire::{EthernetAddress, Ipv4Addr, Ipv4Cidr};
@@ -72,6 +73,12 @@ pub struct LinkOptions {
     /// Fault injection: the probability that a frame is held back behind the next one.
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     pub impair_reorder: f64,
+    /// Fault injection: the probability that a frame is delivered twice.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub impair_duplicate: f64,
+    /// Fault injection: the probability that a frame has one bit flipped.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub impair_corrupt: f64,
     /// Seed of the injected faults.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub impair_seed: u64,
@@ -216,13 +223,16 @@ impl Datapath {
         if link.share_address {
             config.ports = Some(Arc::new(XdpPorts(program.ports())));
         }
-        let impairment =
-            Impairment { loss: link.impair_loss, reorder: link.impair_reorder, seed: link.impair_seed };
-        for p in [impairment.loss, impairment.reorder] {
-            if !(0.0..=1.0).contains(&p) {
-                bail!("--impair-loss and --impair-reorder are probabilities between 0 and 1, not {p}");
-            }
+        let rates = FaultRates {
+            loss: link.impair_loss,
+            duplicate: link.impair_duplicate,
+            reorder: link.impair_reorder,
+            corrupt: link.impair_corrupt,
+        };
+        if let Some((name, p)) = rates.invalid() {
+            bail!("--impair-{name} is a probability between 0 and 1, not {p}");
         }
+        let impairment = Impairment { rates, seed: link.impair_seed };
         let runtime = if impairment.is_none() {
             Runtime::start(config, devices, handler)?
         } else {
