@@ -238,6 +238,38 @@ fn kernel_client_100mb_echo_through_injected_loss_and_reordering() {
     sluice.stop();
 }
 
+/// Duplicated and corrupted frames (the simulator's fault model at the device): every
+/// corrupted frame Sluice receives fails a checksum and is dropped, counted; duplicates
+/// are absorbed by TCP; the echo still arrives byte for byte.
+#[test]
+#[ignore = "needs root: run by `cargo xtask test`"]
+fn kernel_client_echo_through_injected_duplication_and_corruption() {
+    if !runnable() {
+        return;
+    }
+    let pair = VethPair::new(1);
+    let faults = ["--impair-duplicate", "0.02", "--impair-corrupt", "0.01", "--impair-seed", "11"];
+    let sluice = serve(&pair, &faults, &["echo"]);
+    tcp_echo_client(pair.peer_ns(), &echo_target(), 20_000_000, 1, NETEM_TIMEOUT);
+    let control = pair.control_path();
+    let stat = run_sluice(
+        pair.stack_ns(),
+        &["stat", "--control", &control, "--count", "1", "--json"],
+        SHORT_TIMEOUT,
+    );
+    stat.assert_success();
+    let corrupted = json_counter(&stat.stdout, "impaired_rx_corrupted");
+    let rejected =
+        ["ipv4_bad_checksum", "tcp_bad_checksum", "ethernet_not_for_us", "ipv4_malformed", "tcp_malformed"]
+            .iter()
+            .map(|name| json_counter(&stat.stdout, name))
+            .sum::<u64>();
+    assert!(corrupted > 0, "some received frames were corrupted{}", stat.text());
+    assert!(json_counter(&stat.stdout, "impaired_tx_duplicated") > 0, "{}", stat.text());
+    assert!(rejected > 0, "corrupted frames were dropped by a check{}", stat.text());
+    sluice.stop();
+}
+
 #[test]
 #[ignore = "needs root: run by `cargo xtask test`"]
 fn sluice_client_100mb_through_injected_loss_and_reordering() {
