@@ -20,6 +20,7 @@ use super::send_buffer::SendBuffer;
 use super::sequence_space::{ReceiveSequence, SendSequence};
 use super::state::State;
 use super::timer_table::TimerTable;
+use super::timestamps::Timestamps;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::MAX_WINDOW_SCALE;
 use crate::wire::SeqNumber;
@@ -96,14 +97,8 @@ pub struct Connection {
     pub(super) sack_ok: bool,
     /// Both SYNs carried a window scale (RFC 7323 §2.2).
     pub(super) wscale_agreed: bool,
-    pub(super) ts_ok: bool,
-    /// RFC 7323 §4.3: TS.Recent and when it was recorded.
-    pub(super) ts_recent: u32,
-    pub(super) ts_recent_at: Instant,
-    /// Added to our millisecond clock to make TSval (random per connection).
-    pub(super) ts_offset: u32,
-    /// RCV.NXT as last acknowledged (Last.ACK.sent of RFC 7323 §4.3).
-    pub(super) last_ack_sent: SeqNumber,
+    /// The timestamps option (RFC 7323): agreed or not, TS.Recent, our clock.
+    pub(super) ts: Timestamps,
 
     pub(super) send: SendBuffer,
     /// Sequence number of the send buffer's first byte.
@@ -191,11 +186,7 @@ impl Connection {
             our_mss,
             sack_ok: false,
             wscale_agreed: false,
-            ts_ok: false,
-            ts_recent: 0,
-            ts_recent_at: now,
-            ts_offset,
-            last_ack_sent: SeqNumber(0),
+            ts: Timestamps::new(now, ts_offset),
             send: SendBuffer::new(config.send_buffer),
             data_seq: iss + 1,
             recv: ReceiveBuffer::new(config.recv_buffer),
@@ -296,17 +287,10 @@ impl Connection {
             }
         }
         self.sack_ok = self.config.sack && sack_permitted;
-        match ts_val {
-            Some(tsval) if self.config.timestamps => {
-                self.ts_ok = true;
-                self.ts_recent = tsval;
-                self.ts_recent_at = now;
-            }
-            _ => self.ts_ok = false,
-        }
+        self.ts.negotiate(now, ts_val.filter(|_| self.config.timestamps));
         let peer_mss = peer_mss.map_or(DEFAULT_MSS, usize::from);
         // RFC 9293 §3.7.1: the effective MSS, less the options every segment carries.
-        let option_bytes = if self.ts_ok { 12 } else { 0 };
+        let option_bytes = if self.ts.enabled { 12 } else { 0 };
         self.smss = (peer_mss.min(self.our_mss) - option_bytes.min(peer_mss / 2)).max(64);
         self.cc.set_mss(self.smss);
     }
@@ -340,7 +324,7 @@ impl Connection {
 
     /// Both sides agreed to timestamps (RFC 7323 §3.2).
     pub fn timestamps_enabled(&self) -> bool {
-        self.ts_ok
+        self.ts.enabled
     }
 
     pub fn config(&self) -> &TcpConfig {
@@ -361,8 +345,8 @@ impl Connection {
     /// its timestamp is newer than the last seen, or, without timestamps, its sequence
     /// number is beyond the old connection's.
     pub fn accepts_reuse(&self, syn: &crate::wire::TcpRepr<'_>) -> bool {
-        match (self.ts_ok, syn.options.timestamps) {
-            (true, Some((tsval, _))) => (tsval.wrapping_sub(self.ts_recent) as i32) > 0,
+        match (self.ts.enabled, syn.options.timestamps) {
+            (true, Some((tsval, _))) => self.ts.is_newer(tsval),
             _ => syn.seq_number.gt(self.rcv.nxt),
         }
     }
@@ -555,7 +539,7 @@ impl Connection {
 
     /// Our millisecond timestamp clock (RFC 7323 §5.4), offset per connection.
     pub(super) fn ts_now(&self, now: Instant) -> u32 {
-        (now.total_millis() as u32).wrapping_add(self.ts_offset)
+        self.ts.value_at(now)
     }
 
     /// Free receive space, as a window to offer.

@@ -19,8 +19,6 @@ use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
 /// RFC 5681 §3.2: duplicate ACKs that signal a loss.
 const DUP_THRESH: u32 = 3;
-/// RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS.
-const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 
 /// Shared state segment processing needs beyond the connection.
 pub struct InputContext<'a> {
@@ -144,12 +142,11 @@ impl Connection {
     /// RFC 7323 §5.3: PAWS, before anything else.
     #[inline]
     fn check_paws(&mut self, now: Instant, seg: &TcpRepr<'_>, ctx: &mut InputContext<'_>) -> ControlFlow<()> {
-        if !self.ts_ok || seg.flags.contains(TcpFlags::RST) {
+        if seg.flags.contains(TcpFlags::RST) {
             return ControlFlow::Continue(());
         }
         if let Some((tsval, _)) = seg.options.timestamps {
-            let older = (tsval.wrapping_sub(self.ts_recent) as i32) < 0;
-            if older && now - self.ts_recent_at < PAWS_IDLE {
+            if self.ts.paws_rejects(now, tsval) {
                 ctx.stats.paws_rejected += 1;
                 self.invalid_segment_ack(ctx);
                 return ControlFlow::Break(());
@@ -375,11 +372,7 @@ impl Connection {
     #[inline]
     fn update_ts_recent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         if let Some((tsval, _)) = seg.options.timestamps {
-            let newer = (tsval.wrapping_sub(self.ts_recent) as i32) >= 0;
-            if self.ts_ok && seg.seq_number.le(self.last_ack_sent) && newer {
-                self.ts_recent = tsval;
-                self.ts_recent_at = now;
-            }
+            self.ts.update_recent(now, seg.seq_number, tsval);
         }
     }
 
@@ -533,7 +526,7 @@ impl Connection {
     /// Karn's rule (RFC 6298 §3) clears whenever anything is retransmitted.
     fn take_rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         let sample = match seg.options.timestamps {
-            Some((_, tsecr)) if self.ts_ok && tsecr != 0 => {
+            Some((_, tsecr)) if self.ts.enabled && tsecr != 0 => {
                 let ms = self.ts_now(now).wrapping_sub(tsecr);
                 (ms < 60_000 * 10).then(|| Duration::from_millis(u64::from(ms)))
             }
@@ -640,10 +633,10 @@ impl Connection {
     /// retransmitted segment is ambiguous when the ACK echoes a timestamp older than its
     /// last transmission.
     fn rack_on_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, dsack: bool) {
-        let echo = seg.options.timestamps.filter(|_| self.ts_ok).map(|(_, tsecr)| tsecr);
-        let ts_offset = self.ts_offset;
+        let echo = seg.options.timestamps.filter(|_| self.ts.enabled).map(|(_, tsecr)| tsecr);
+        let ts = self.ts;
         let sent_before_echo = |sent: Instant| {
-            let tsval = (sent.total_millis() as u32).wrapping_add(ts_offset);
+            let tsval = ts.value_at(sent);
             echo.is_none_or(|tsecr| tsecr.wrapping_sub(tsval) as i32 >= 0)
         };
         let min_rtt = self.rtt.min_rtt();

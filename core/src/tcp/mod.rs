@@ -33,6 +33,7 @@ mod stats;
 pub mod syn_cookie;
 mod timer;
 mod timer_table;
+mod timestamps;
 mod tlp;
 
 pub use challenge_ack_budget::ChallengeAckBudget;

@@ -157,7 +157,7 @@ impl Connection {
                 // RFC 5681 §4.1: restart after an idle period.
                 self.cc.on_idle_restart(now);
             }
-            if self.rtt_probe.is_none() && !self.ts_ok && seq == self.snd.max && len > 0 {
+            if self.rtt_probe.is_none() && !self.ts.enabled && seq == self.snd.max && len > 0 {
                 self.rtt_probe = Some((seq + len, now));
             }
             return Some(self.data_segment(now, seq, len, fin));
@@ -298,15 +298,15 @@ impl Connection {
         }
         // The option is NOP NOP kind length, then 8 bytes a block; the 40 bytes of options
         // hold 3 blocks beside timestamps, 4 without.
-        let max_blocks = if self.ts_ok { 3 } else { 4 };
+        let max_blocks = if self.ts.enabled { 3 } else { 4 };
         let blocks = self.recv.sack_blocks(self.rcv.nxt).len().min(max_blocks);
         self.smss.saturating_sub(4 + 8 * blocks).max(64)
     }
 
     fn base_header(&self, now: Instant, seq: SeqNumber, flags: TcpFlags) -> TcpRepr<'static> {
         let mut options = TcpOptions::default();
-        if self.ts_ok {
-            options.timestamps = Some((self.ts_now(now), self.ts_recent));
+        if self.ts.enabled {
+            options.timestamps = Some((self.ts_now(now), self.ts.recent));
         }
         if self.sack_ok && flags.contains(TcpFlags::ACK) && self.recv.has_out_of_order() {
             options.sack_blocks = self.recv.sack_blocks(self.rcv.nxt);
@@ -370,8 +370,8 @@ impl Connection {
         if self.config.sack && (!ack || self.sack_ok) {
             options.sack_permitted = true;
         }
-        if self.config.timestamps && (!ack || self.ts_ok) {
-            options.timestamps = Some((self.ts_now(now), if ack { self.ts_recent } else { 0 }));
+        if self.config.timestamps && (!ack || self.ts.enabled) {
+            options.timestamps = Some((self.ts_now(now), if ack { self.ts.recent } else { 0 }));
         }
         let window = self.recv.window().min(0xffff);
         // RFC 9293 §3.8.6: a SYN-ACK sent again after an ACK offered a larger (scaled)
@@ -406,7 +406,7 @@ impl Connection {
             self.ack_due = AckDue::None;
             self.timers.clear(Timer::DelayedAck);
             self.unacked_segments = 0;
-            self.last_ack_sent = self.rcv.nxt;
+            self.ts.last_ack_sent = self.rcv.nxt;
         }
         let seq_len = segment.seq_len();
         if seq_len == 0 {
