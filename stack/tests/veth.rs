@@ -251,13 +251,7 @@ fn kernel_client_echo_through_injected_duplication_and_corruption() {
     let faults = ["--impair-duplicate", "0.02", "--impair-corrupt", "0.01", "--impair-seed", "11"];
     let sluice = serve(&pair, &faults, &["echo"]);
     tcp_echo_client(pair.peer_ns(), &echo_target(), 20_000_000, 1, NETEM_TIMEOUT);
-    let control = pair.control_path();
-    let stat = run_sluice(
-        pair.stack_ns(),
-        &["stat", "--control", &control, "--count", "1", "--json"],
-        SHORT_TIMEOUT,
-    );
-    stat.assert_success();
+    let stat = stat_json(&pair);
     let corrupted = json_counter(&stat.stdout, "impaired_rx_corrupted");
     let rejected =
         ["ipv4_bad_checksum", "tcp_bad_checksum", "ethernet_not_for_us", "ipv4_malformed", "tcp_malformed"]
@@ -331,13 +325,7 @@ fn partial_checksums_are_counted_and_explained() {
     let send = format!("for i in 1 2 3; do echo partial > /dev/udp/{SLUICE_IP}/7; done");
     run_in(pair.peer_ns(), "bash", &["-c", &send]);
     std::thread::sleep(Duration::from_millis(300));
-    let control = pair.control_path();
-    let stat = run_sluice(
-        pair.stack_ns(),
-        &["stat", "--control", &control, "--count", "1", "--json"],
-        SHORT_TIMEOUT,
-    );
-    stat.assert_success();
+    let stat = stat_json(&pair);
     assert_eq!(json_counter(&stat.stdout, "partial_checksum"), 3, "{}", stat.text());
     let finished = sluice.stop();
     let warnings = finished.stderr.matches("ethtool -K PEER tx off").count();
@@ -403,13 +391,7 @@ fn closed_ports_are_refused_at_once() {
     // The open port still serves.
     tcp_echo_client(pair.peer_ns(), &echo_target(), 10_000, 1, SHORT_TIMEOUT);
 
-    let control = pair.control_path();
-    let stat = run_sluice(
-        pair.stack_ns(),
-        &["stat", "--control", &control, "--count", "1", "--json"],
-        SHORT_TIMEOUT,
-    );
-    stat.assert_success();
+    let stat = stat_json(&pair);
     for counter in ["no_listener", "resets_sent", "udp_no_socket"] {
         assert!(
             json_counter(&stat.stdout, counter) >= 1,
@@ -439,13 +421,7 @@ fn share_address_leaves_other_ports_to_the_kernel() {
     expect_refused(pair.peer_ns(), "tcp", &format!("{SLUICE_IP}:4444"), Duration::from_secs(5));
     run_in(pair.peer_ns(), "ping", &["-c", "2", "-W", "2", SLUICE_IP]);
 
-    let control = pair.control_path();
-    let stat = run_sluice(
-        pair.stack_ns(),
-        &["stat", "--control", &control, "--count", "1", "--json"],
-        SHORT_TIMEOUT,
-    );
-    stat.assert_success();
+    let stat = stat_json(&pair);
     assert!(json_counter(&stat.stdout, "passed_port") >= 1, "no segment passed to the kernel{}", stat.text());
     assert_eq!(json_counter(&stat.stdout, "no_listener"), 0, "Sluice saw the kernel's ports{}", stat.text());
     sluice.stop();
@@ -525,13 +501,7 @@ fn a_kernel_client_connects_during_a_syn_flood() {
     finished.assert_success();
     assert_eq!(finished.stdout.trim_end(), "ok 4 connections 100000 bytes", "{}", finished.text());
     assert!(took < FLOOD + Duration::from_secs(1), "the echo took {took:?} under the flood");
-    let control = pair.control_path();
-    let stat = run_sluice(
-        pair.stack_ns(),
-        &["stat", "--control", &control, "--count", "1", "--json"],
-        SHORT_TIMEOUT,
-    );
-    stat.assert_success();
+    let stat = stat_json(&pair);
     assert!(
         json_counter(&stat.stdout, "syn_cookies_accepted") >= 4,
         "the client's connections were made from SYN cookies (the queue was full){}",
@@ -605,6 +575,19 @@ fn has_positive_counter(text: &str, name: &str) -> bool {
 }
 
 /// The sum of every `["name",N]` pair in `sluice stat --json` output (over workers).
+/// One `sluice stat --json` snapshot of the server on `pair`; fails the test unless it
+/// succeeds.
+fn stat_json(pair: &VethPair) -> support::process::Finished {
+    let control = pair.control_path();
+    let stat = run_sluice(
+        pair.stack_ns(),
+        &["stat", "--control", &control, "--count", "1", "--json"],
+        SHORT_TIMEOUT,
+    );
+    stat.assert_success();
+    stat
+}
+
 fn json_counter(json: &str, name: &str) -> u64 {
     let key = format!("[\"{name}\",");
     json.match_indices(&key)
