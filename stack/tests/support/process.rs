@@ -129,6 +129,21 @@ impl NsProcess {
         assert!(status.success(), "`kill -s {signal} {pid}` ({}) failed: {status}", self.shown);
     }
 
+    /// Asks the process to stop with `signal` and waits up to `grace`; one still running
+    /// then is killed (SIGKILL). Returns how it ended. For helpers such as a flood
+    /// generator, whose exit status the test does not judge.
+    pub fn stop_within(mut self, signal: &str, grace: Duration) -> Finished {
+        self.signal(signal);
+        let deadline = Instant::now() + grace;
+        while self.running() && Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
+        if self.running() {
+            let _ = self.child.kill();
+        }
+        self.finish(grace)
+    }
+
     /// Waits for the process to exit and returns how, with all it printed; panics after
     /// `timeout` (the process is then killed by the drop).
     pub fn finish(mut self, timeout: Duration) -> Finished {
