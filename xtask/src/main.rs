@@ -114,6 +114,10 @@ enum Task {
         /// and under callgrind; any other NAME runs the criterion benchmarks whose id contains
         /// it (e.g. `checksum`, `parse`, `tcp`).
         name: Option<String>,
+        /// With `tcp-instructions`: record the instruction count as the baseline that
+        /// `cargo xtask test` guards (bench/results/tcp-instructions-baseline.json).
+        #[arg(long)]
+        save_baseline: bool,
         #[command(flatten)]
         echo: echo_bench::Options,
         #[command(flatten)]
@@ -204,9 +208,10 @@ fn run(cli: Cli) -> Result<()> {
         Task::Demo { sim: true, .. } => demo::simulated(&root),
         Task::Demo { sim: false, netns_prefix } => demo::run(&root, &netns_prefix),
         Task::SmokeHttp => http_smoke::run(&root),
-        Task::Bench { name, echo, http, flood } => match name.as_deref().map(Benchmark::named) {
+        Task::Bench { name, save_baseline, echo, http, flood } => match name.as_deref().map(Benchmark::named)
+        {
             None => quick_bench(&root, &echo),
-            Some(Benchmark::TcpInstructions) => perf::tcp_figures(&root),
+            Some(Benchmark::TcpInstructions) => perf::tcp_figures(&root, save_baseline),
             Some(Benchmark::Echo) => echo_bench::run(&root, &echo, &result_file::results_dir(&root)?),
             Some(Benchmark::Latency) => {
                 latency_bench::run(&root, &echo, latency_bench::FULL, &result_file::results_dir(&root)?)

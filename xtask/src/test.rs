@@ -11,6 +11,10 @@
 //! that skips for another reason (a kernel without netem) is listed there too. The HTTP
 //! smoke test (http_smoke.rs: wrk and curl against Sluice's HTTP echo) needs root as well
 //! and is skipped the same way.
+//!
+//! The `tcp instructions` step counts the instructions of a TCP request/response
+//! transaction under callgrind (exact run to run, however busy the machine) and fails if
+//! the count rose more than 3% above the committed baseline (perf.rs).
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +24,7 @@ use anyhow::Result;
 use crate::cmd::Cmd;
 use crate::fuzz;
 use crate::http_smoke;
+use crate::perf;
 use crate::steps::Steps;
 use crate::tools;
 
@@ -69,6 +74,12 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     veth_tests(&mut steps, veth_tools_ok)?;
     http_smoke(&mut steps, root)?;
+    let guard = format!(
+        "callgrind count of a TCP transaction against {}, at most {:.0}% above",
+        perf::BASELINE,
+        perf::GUARD_THRESHOLD * 100.0
+    );
+    steps.run("tcp instructions", &guard, || perf::guard(root));
 
     match options.fuzz_secs {
         None => steps.skip("fuzz", "--skip-fuzz"),
