@@ -83,7 +83,7 @@ fn read_baseline(root: &Path) -> Result<Baseline> {
 fn save_baseline(root: &Path, instructions: f64) -> Result<()> {
     let commit = crate::result_file::Machine::describe(root)?.commit;
     let json = serde_json::json!({
-        "instructions_per_transaction": instructions.round(),
+        "instructions_per_transaction": instructions.round() as u64,
         "commit": commit,
         "counted_transactions": COUNTED_TRANSACTIONS.parse::<u64>().expect("a number"),
         "measured_by": "cargo xtask bench tcp-instructions --save-baseline",
@@ -127,6 +127,24 @@ fn count_instructions(root: &Path, binary: &Path) -> Result<(f64, PathBuf)> {
     Ok((callgrind_total(&out_file)? as f64 / transactions, out_file))
 }
 
+/// How a count compares with the baseline, [`GUARD_THRESHOLD`] either way.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Regressed,
+    Steady,
+    Improved,
+}
+
+fn verdict(instructions: f64, baseline: f64) -> Verdict {
+    if instructions > baseline * (1.0 + GUARD_THRESHOLD) {
+        Verdict::Regressed
+    } else if instructions < baseline * (1.0 - GUARD_THRESHOLD) {
+        Verdict::Improved
+    } else {
+        Verdict::Steady
+    }
+}
+
 /// `cargo xtask test`'s check: the instruction count per transaction may not rise more
 /// than [`GUARD_THRESHOLD`] above the committed baseline.
 pub fn guard(root: &Path) -> Result<()> {
@@ -139,7 +157,7 @@ pub fn guard(root: &Path) -> Result<()> {
         "instructions per transaction: {instructions:.0}, baseline {:.0} at {} ({moved})",
         baseline.instructions, baseline.commit
     );
-    if instructions > baseline.instructions * (1.0 + GUARD_THRESHOLD) {
+    if verdict(instructions, baseline.instructions) == Verdict::Regressed {
         bail!(
             "instructions per transaction rose {moved} over the baseline ({:.0} -> {instructions:.0}), more \
              than the {:.0}% allowed: find what costs more (`callgrind_annotate --inclusive=yes {}`), or, \
@@ -150,7 +168,7 @@ pub fn guard(root: &Path) -> Result<()> {
             out_file.display()
         );
     }
-    if instructions < baseline.instructions * (1.0 - GUARD_THRESHOLD) {
+    if verdict(instructions, baseline.instructions) == Verdict::Improved {
         println!(
             "note: {moved} below the baseline; keep the gain guarded: `cargo xtask bench tcp-instructions \
              --save-baseline`"
@@ -199,4 +217,18 @@ pub fn tcp_figures(root: &Path, save: bool) -> Result<()> {
         save_baseline(root, instructions)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rise_over_three_percent_fails_and_a_fall_is_reported() {
+        assert_eq!(verdict(9_012.0, 8_749.0), Verdict::Regressed, "+3.006%");
+        assert_eq!(verdict(9_011.0, 8_749.0), Verdict::Steady, "+2.995%");
+        assert_eq!(verdict(8_486.0, 8_749.0), Verdict::Improved);
+        assert_eq!(verdict(8_487.0, 8_749.0), Verdict::Steady);
+        assert_eq!(change(8_749.0 * 1.012, 8_749.0), "+1.20%");
+    }
 }
