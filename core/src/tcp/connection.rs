@@ -9,6 +9,7 @@ use core::net::SocketAddrV4;
 
 use thiserror::Error;
 
+use super::ack_schedule::{AckDue, AckSchedule};
 use super::config::TcpConfig;
 use super::congestion::{Congestion, CongestionControl};
 use super::fast_recovery::FastRecovery;
@@ -21,6 +22,7 @@ use super::sequence_space::{ReceiveSequence, SendSequence};
 use super::state::State;
 use super::timer_table::TimerTable;
 use super::timestamps::Timestamps;
+use super::tlp::LossProbe;
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::MAX_WINDOW_SCALE;
 use crate::wire::SeqNumber;
@@ -29,8 +31,6 @@ use crate::wire::SeqNumber;
 pub const DEFAULT_MSS: usize = 536;
 /// Out-of-order ranges the receive buffer tracks, and SACK ranges the sender tracks.
 pub(super) const SACK_RANGES: usize = 64;
-/// Segments acknowledged at once at the start of a connection (Linux's quick-ACK mode).
-const QUICK_ACKS: u32 = 16;
 /// Send-buffer bytes per segment RACK remembers: room for segments of 512 bytes or more.
 const RACK_BYTES_PER_SEGMENT: usize = 512;
 /// RFC 9293 §3.8.6.1: the persist timer backs off up to this interval.
@@ -51,16 +51,6 @@ pub enum TcpError {
     NotConnected,
     #[error("the connection is closed")]
     Closed,
-}
-
-/// Why an ACK is owed to the peer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum AckDue {
-    None,
-    /// At the delayed-ACK deadline, unless data carries it sooner.
-    Delayed,
-    /// On the next transmission opportunity.
-    Now,
 }
 
 /// A RST to send, with the fields RFC 9293 §3.10.7 prescribes for the case.
@@ -125,27 +115,17 @@ pub struct Connection {
 
     /// RFC 8985 §6: transmit times of the segments in flight, for time-based loss detection.
     pub(super) rack: Rack,
-    /// RFC 8985 §7: the tail loss probe outstanding, as TLP.end_seq (SND.MAX when it
-    /// left), and whether it was a retransmission (TLP.is_retrans).
-    pub(super) tlp_end: Option<SeqNumber>,
-    pub(super) tlp_retrans: bool,
-    /// The probe timeout expired: a loss probe goes out on the next transmission.
-    pub(super) tlp_due: bool,
+    /// RFC 8985 §7: the tail loss probe.
+    pub(super) tlp: LossProbe,
 
     pub(super) timers: TimerTable,
     pub(super) persist_backoff: u32,
-    pub(super) ack_due: AckDue,
     pub(super) keepalive_probes: u32,
-
-    /// Full-sized segments received since the last ACK we sent.
-    pub(super) unacked_segments: u32,
-    pub(super) quick_acks: u32,
+    /// When we acknowledge (delayed ACK, quick ACKs, the invalid-ACK limit).
+    pub(super) acks: AckSchedule,
     /// Last time anything was sent or received (for restart after idle and keepalive).
     pub(super) last_sent_at: Instant,
     pub(super) last_received_at: Instant,
-    /// When we last sent an ACK in reply to an invalid segment or a challenge ACK, for
-    /// `TcpConfig::invalid_ack_interval`.
-    pub(super) last_invalid_ack_at: Option<Instant>,
     /// A window probe or keepalive probe is due on the next transmission.
     pub(super) probe_due: bool,
     pub(super) rst: Option<PendingRst>,
@@ -201,18 +181,13 @@ impl Connection {
             retries: 0,
             pending_fin: None,
             rack: Rack::new((config.send_buffer / RACK_BYTES_PER_SEGMENT).clamp(16, 4096)),
-            tlp_end: None,
-            tlp_retrans: false,
-            tlp_due: false,
+            tlp: LossProbe::default(),
             timers: TimerTable::default(),
             persist_backoff: 0,
-            ack_due: AckDue::None,
             keepalive_probes: 0,
-            unacked_segments: 0,
-            quick_acks: QUICK_ACKS,
+            acks: AckSchedule::new(),
             last_sent_at: now,
             last_received_at: now,
-            last_invalid_ack_at: None,
             probe_due: false,
             rst: None,
             error: None,
@@ -451,7 +426,7 @@ impl Connection {
         let advertised = if self.rcv.adv.gt(self.rcv.nxt) { self.rcv.adv - self.rcv.nxt } else { 0 };
         let threshold = (self.config.recv_buffer / 2).min(2 * self.smss).max(1);
         if self.state.can_receive() && now_window >= advertised + threshold {
-            self.ack_due = AckDue::Now;
+            self.acks.due = AckDue::Now;
         }
     }
 
@@ -507,8 +482,8 @@ impl Connection {
             self.error = error;
         }
         self.timers.clear_all();
-        self.tlp_due = false;
-        self.ack_due = AckDue::None;
+        self.tlp.due = false;
+        self.acks.due = AckDue::None;
         // A window or keepalive probe cannot be sent any more.
         self.probe_due = false;
     }
@@ -568,9 +543,9 @@ impl Connection {
     #[inline]
     pub fn wants_to_send(&self) -> bool {
         self.rst.is_some()
-            || self.ack_due == AckDue::Now
+            || self.acks.due == AckDue::Now
             || self.probe_due
-            || self.tlp_due
+            || self.tlp.due
             || self.has_sendable()
             || self.timers_to_start()
     }

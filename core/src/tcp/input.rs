@@ -6,9 +6,10 @@
 
 use core::ops::ControlFlow;
 
+use super::ack_schedule::AckDue;
 use super::challenge_ack_budget::ChallengeAckBudget;
 use super::congestion::CongestionControl;
-use super::connection::{AckDue, Connection, PendingRst, TcpError};
+use super::connection::{Connection, PendingRst, TcpError};
 use super::scoreboard::AckInfo;
 use super::sequence_space::AckRange;
 use super::state::State;
@@ -83,7 +84,7 @@ impl Connection {
             self.retries = 0;
             self.state = State::Established;
             ctx.stats.established += 1;
-            self.ack_due = AckDue::Now;
+            self.acks.due = AckDue::Now;
             if !seg.payload.is_empty() || flags.contains(TcpFlags::FIN) {
                 self.receive_text(now, seg, ctx);
             }
@@ -131,7 +132,7 @@ impl Connection {
         if !seg.payload.is_empty() || seg.flags.contains(TcpFlags::FIN) {
             if window == 0 && !seg.payload.is_empty() {
                 // A probe into a zero window: answer so the peer learns the window.
-                self.ack_due = AckDue::Now;
+                self.acks.due = AckDue::Now;
                 return ControlFlow::Break(());
             }
             self.receive_text(now, seg, ctx);
@@ -204,7 +205,7 @@ impl Connection {
             // RFC 9293 §3.10.7.4, eighth, TIME-WAIT: the peer's FIN again (our ACK of it
             // was lost). It lies before RCV.NXT, so it lands here: acknowledge it and
             // restart the 2 MSL timeout.
-            self.ack_due = AckDue::Now;
+            self.acks.due = AckDue::Now;
             self.enter_time_wait(now);
         } else if flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::RST) {
             // RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective of the sequence
@@ -219,7 +220,7 @@ impl Connection {
                 // 5681 §4.2), and retransmissions follow the peer's timers, not our
                 // ACKs, so they cannot feed a loop. Not limited (Linux exempts all
                 // data; we exempt only what a real sender could send).
-                self.ack_due = AckDue::Now;
+                self.acks.due = AckDue::Now;
             } else {
                 self.invalid_segment_ack(ctx);
             }
@@ -358,7 +359,7 @@ impl Connection {
             State::TimeWait => {
                 // A retransmitted FIN: acknowledge it and restart the 2 MSL wait.
                 if seg.flags.contains(TcpFlags::FIN) {
-                    self.ack_due = AckDue::Now;
+                    self.acks.due = AckDue::Now;
                     self.enter_time_wait(now);
                 }
                 return ControlFlow::Break(());
@@ -384,7 +385,7 @@ impl Connection {
             ctx.stats.challenge_acks_limited_connection += 1;
         } else if ctx.challenge_acks.try_take(now) {
             ctx.stats.challenge_acks += 1;
-            self.ack_due = AckDue::Now;
+            self.acks.due = AckDue::Now;
         } else {
             ctx.stats.challenge_acks_limited_global += 1;
         }
@@ -395,7 +396,7 @@ impl Connection {
     /// `invalid_ack_interval`, so two stacks that disagree cannot ACK-loop.
     fn invalid_segment_ack(&mut self, ctx: &mut InputContext<'_>) {
         if self.invalid_ack_allowed(self.last_received_at) {
-            self.ack_due = AckDue::Now;
+            self.acks.due = AckDue::Now;
         } else {
             ctx.stats.invalid_acks_limited += 1;
         }
@@ -413,14 +414,7 @@ impl Connection {
     /// Whether an ACK to an invalid segment may go out now (Linux `tcp_invalid_ratelimit`);
     /// if so, the interval starts again.
     fn invalid_ack_allowed(&mut self, now: Instant) -> bool {
-        let interval = self.config.invalid_ack_interval;
-        if let Some(last) = self.last_invalid_ack_at {
-            if now >= last && now - last < interval {
-                return false;
-            }
-        }
-        self.last_invalid_ack_at = Some(now);
-        true
+        self.acks.invalid_ack_allowed(now, self.config.invalid_ack_interval)
     }
 
     /// Data or a FIN in a state that accepts them (RFC 9293 §3.10.7.4, seventh and eighth).
@@ -450,7 +444,7 @@ impl Connection {
             self.rcv.nxt += result.advanced;
             if result.advanced == 0 || had_gap {
                 // RFC 5681 §4.2: out-of-order data, or data filling a gap, is ACKed at once.
-                self.ack_due = AckDue::Now;
+                self.acks.due = AckDue::Now;
             } else {
                 self.schedule_ack(now, payload.len());
             }
@@ -460,14 +454,14 @@ impl Connection {
             if fin_seq.ge(self.rcv.nxt) {
                 self.pending_fin = Some(fin_seq);
             }
-            self.ack_due = AckDue::Now;
+            self.acks.due = AckDue::Now;
         }
         if let Some(fin_seq) = self.pending_fin {
             if fin_seq == self.rcv.nxt && !self.fin_received {
                 self.pending_fin = None;
                 self.rcv.nxt += 1;
                 self.fin_received = true;
-                self.ack_due = AckDue::Now;
+                self.acks.due = AckDue::Now;
                 match self.state {
                     State::SynReceived | State::Established => self.state = State::CloseWait,
                     State::FinWait1 => {
@@ -488,16 +482,7 @@ impl Connection {
     /// RFC 9293 §3.8.6.3 and RFC 5681 §4.2: delay the ACK, but acknowledge at least every
     /// second full-sized segment, and at once while in quick-ACK mode.
     fn schedule_ack(&mut self, now: Instant, len: usize) {
-        if len >= self.smss {
-            self.unacked_segments += 1;
-        }
-        if self.quick_acks > 0 {
-            self.quick_acks -= 1;
-            self.ack_due = AckDue::Now;
-        } else if self.unacked_segments >= 2 {
-            self.ack_due = AckDue::Now;
-        } else if self.ack_due == AckDue::None {
-            self.ack_due = AckDue::Delayed;
+        if self.acks.on_data(len, self.smss) {
             self.timers.set(Timer::DelayedAck, now + self.config.delayed_ack);
         }
     }
@@ -512,7 +497,7 @@ impl Connection {
         }
         self.timers.clear(Timer::Retransmit);
         self.timers.clear(Timer::Probe);
-        self.tlp_due = false;
+        self.tlp.due = false;
         self.timers.clear(Timer::Reorder);
         self.rack = super::rack::Rack::new(0);
         self.timers.clear(Timer::Persist);
@@ -618,7 +603,7 @@ impl Connection {
         self.recovery.begin(self.snd.max);
         self.rtt_probe = None;
         // Recovery reduces the window; a probe outstanding needs no judgement.
-        self.tlp_end = None;
+        self.tlp.end = None;
         self.timers.clear(Timer::Probe);
         // RFC 5681 §3.2 step 2, RFC 6675 §5 step (4.3): `begin` retransmits the first
         // segment.

@@ -12,6 +12,7 @@
 //! - [`ChallengeAckBudget`]: the stack-wide, randomized limit on challenge ACKs (RFC 5961
 //!   §7, CVE-2016-5696).
 
+mod ack_schedule;
 pub mod challenge_ack_budget;
 pub mod config;
 pub mod congestion;

@@ -5,8 +5,9 @@
 //! Nagle and sender silly-window avoidance (RFC 9293 §3.7.4, §3.8.6.2.1); a window probe
 //! (§3.8.6.1); a keepalive probe (RFC 1122 §4.2.3.6); finally a bare ACK when one is owed.
 
+use super::ack_schedule::AckDue;
 use super::congestion::CongestionControl;
-use super::connection::{AckDue, Connection};
+use super::connection::Connection;
 use super::scoreboard::NextSeg;
 use super::state::State;
 use super::stats::TcpStats;
@@ -141,7 +142,7 @@ impl Connection {
             }
         }
 
-        if self.tlp_due {
+        if self.tlp.due {
             if let Some(segment) = self.loss_probe(now, stats) {
                 return Some(segment);
             }
@@ -194,7 +195,7 @@ impl Connection {
     }
 
     fn ack_if_due(&mut self, now: Instant) -> Option<Segment> {
-        if self.ack_due != AckDue::Now || !self.state.is_synchronized() && self.state != State::SynReceived {
+        if self.acks.due != AckDue::Now || !self.state.is_synchronized() && self.state != State::SynReceived {
             return None;
         }
         Some(self.control_segment(now, self.snd.nxt, TcpFlags::ACK))
@@ -403,9 +404,8 @@ impl Connection {
             return;
         }
         if flags.contains(TcpFlags::ACK) {
-            self.ack_due = AckDue::None;
+            self.acks.sent();
             self.timers.clear(Timer::DelayedAck);
-            self.unacked_segments = 0;
             self.ts.last_ack_sent = self.rcv.nxt;
         }
         let seq_len = segment.seq_len();

@@ -2,8 +2,9 @@
 //! `tlp.rs`), RACK's reordering timer (RFC 8985 §6.2), persist (RFC 9293 §3.8.6.1), delayed ACK
 //! (§3.8.6.3), keepalive (RFC 1122 §4.2.3.6), FIN_WAIT_2 and TIME_WAIT (§3.4.2).
 
+use super::ack_schedule::AckDue;
 use super::congestion::CongestionControl;
-use super::connection::{AckDue, Connection, TcpError, MAX_PERSIST};
+use super::connection::{Connection, TcpError, MAX_PERSIST};
 use super::state::State;
 use super::stats::TcpStats;
 use super::timer_table::Timer;
@@ -47,9 +48,9 @@ impl Connection {
         }
         if self.timers.is_due(Timer::DelayedAck, now) {
             self.timers.clear(Timer::DelayedAck);
-            if self.ack_due == AckDue::Delayed {
+            if self.acks.due == AckDue::Delayed {
                 stats.delayed_acks += 1;
-                self.ack_due = AckDue::Now;
+                self.acks.due = AckDue::Now;
             }
         }
         if self.timers.is_due(Timer::Keepalive, now) {
@@ -121,8 +122,7 @@ impl Connection {
         self.rtt_probe = None;
         // RFC 8985 §7.3: the probe failed; the timeout takes over.
         self.timers.clear(Timer::Probe);
-        self.tlp_due = false;
-        self.tlp_end = None;
+        self.tlp.cancel();
         self.timers.clear(Timer::Reorder);
         let limit = match self.state {
             State::SynSent => self.config.syn_retries,

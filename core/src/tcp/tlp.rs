@@ -25,6 +25,25 @@ const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
 /// RFC 8985 §7.2: the PTO before any RTT sample.
 const INITIAL_PTO: Duration = Duration::from_secs(1);
 
+/// The probe's state: outstanding or not, and due or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct LossProbe {
+    /// TLP.end_seq: the probe outstanding, as SND.MAX when it left (or its own end).
+    pub end: Option<SeqNumber>,
+    /// TLP.is_retrans: the probe was a retransmission.
+    pub retransmission: bool,
+    /// The probe timeout expired: a probe goes out on the next transmission.
+    pub due: bool,
+}
+
+impl LossProbe {
+    /// Recovery or a timeout took over: no probe is outstanding or due.
+    pub fn cancel(&mut self) {
+        self.due = false;
+        self.end = None;
+    }
+}
+
 impl Connection {
     /// RFC 8985 §7.2: whether a probe timeout may run: SACK in use, data (or a FIN) in
     /// flight, no loss recovery (neither fast recovery nor the go-back-N of a timeout), no
@@ -37,7 +56,7 @@ impl Connection {
         sending
             && self.sack_ok
             && !self.recovery.active()
-            && self.tlp_end.is_none()
+            && self.tlp.end.is_none()
             && self.snd.max.gt(self.snd.una)
             && self.snd.nxt == self.snd.max
             && self.snd.wnd > 0
@@ -73,14 +92,14 @@ impl Connection {
         if !self.pto_allowed() {
             return;
         }
-        self.tlp_due = true;
+        self.tlp.due = true;
         self.timers.set(Timer::Retransmit, now + self.rtt.rto());
     }
 
     /// RFC 8985 §7.3: the probe: one segment of new data if the peer's window takes it
     /// (whatever cwnd says), otherwise the last segment sent, again.
     pub(super) fn loss_probe(&mut self, now: Instant, stats: &mut TcpStats) -> Option<Segment> {
-        self.tlp_due = false;
+        self.tlp.due = false;
         if !self.pto_allowed() {
             return None;
         }
@@ -108,9 +127,9 @@ impl Connection {
             // Karn's rule: the ACK of the probe is ambiguous.
             self.rtt_probe = None;
         }
-        self.tlp_retrans = retransmission;
+        self.tlp.retransmission = retransmission;
         let end = seq + len + usize::from(fin);
-        self.tlp_end = Some(if end.gt(self.snd.max) { end } else { self.snd.max });
+        self.tlp.end = Some(if end.gt(self.snd.max) { end } else { self.snd.max });
         Some(self.data_segment(now, seq, len, fin))
     }
 
@@ -127,20 +146,20 @@ impl Connection {
         duplicate: bool,
         stats: &mut TcpStats,
     ) {
-        let Some(end) = self.tlp_end else { return };
+        let Some(end) = self.tlp.end else { return };
         if ack.lt(end) {
             return;
         }
-        if !self.tlp_retrans || dsack.is_some_and(|(_, right)| right.ge(end - 1) && right.le(end)) {
-            self.tlp_end = None;
+        if !self.tlp.retransmission || dsack.is_some_and(|(_, right)| right.ge(end - 1) && right.le(end)) {
+            self.tlp.end = None;
         } else if ack.gt(end) {
-            self.tlp_end = None;
+            self.tlp.end = None;
             stats.tlp_recoveries += 1;
             let in_flight = self.snd.max - self.snd.una;
             self.cc.on_loss(now, in_flight);
             self.cc.on_recovery_exit(now);
         } else if duplicate {
-            self.tlp_end = None;
+            self.tlp.end = None;
         }
     }
 }
