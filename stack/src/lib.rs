@@ -5,13 +5,13 @@
 //!
 //! - [`xdp`]: the XDP steering program (compiled from `ebpf/` by build.rs) and AF_XDP
 //!   sockets.
-//! - [`worker`]: the pinned per-queue run loop that drives the core, the cross-worker
-//!   handoff, the blocking socket API, and in-memory devices.
+//! - [`worker`]: the pinned per-queue threads that drive a [`stack::Stack`] each, the
+//!   cross-worker handoff, the blocking socket API, and in-memory devices.
 //! - [`control`]: the control socket through which `sluice stat` and `netstat` read a
 //!   running process.
 //!
-//! From the core: [`wire`], [`phy`], [`iface`], [`tcp`], [`socket`], [`dns`], [`apps`],
-//! [`trace`], [`time`] and [`sim`].
+//! From the core: [`wire`], [`phy`], [`iface`], [`tcp`], [`socket`], [`stack`] (the loop
+//! every worker runs), [`dns`], [`apps`], [`trace`], [`time`] and [`sim`].
 
 pub use sluice_core::{apps, dns, iface, phy, sim, socket, stack, tcp, time, trace, wire};
 

@@ -1,15 +1,17 @@
 //! Workers: one pinned thread per queue running the stack to completion, and the two
 //! ways applications use them.
 //!
-//! - [`Runtime`]: starts one [`Worker`](run_loop) per [`QueueDevice`], each with its own
-//!   interface and socket set (shared-nothing: a connection belongs to one worker), and
-//!   stops them. Frames that reach the wrong worker are handed to their owner through
-//!   lock-free queues (see `iface::Steering`).
-//! - [`Handler`]: the in-worker event API, the fast path (defined in the core's
-//!   `apps`, re-exported here).
-//! - [`TcpListener`], [`TcpStream`], [`UdpSocket`]: the blocking API for threads.
+//! - [`Runtime`]: starts one [`Worker`](run_loop) per [`QueueDevice`], each running its
+//!   own [`Stack`](crate::stack::Stack) (shared-nothing: a connection belongs to one
+//!   worker), and stops them. Frames that reach the wrong worker are handed to their owner
+//!   through bounded queues (see `iface::Steering`).
+//! - [`Handler`]: the application model, the fast path (defined in the core's `apps`,
+//!   re-exported here).
+//! - [`TcpListener`], [`TcpStream`], [`UdpSocket`]: the blocking API for threads, itself
+//!   an owner of sockets inside each worker's handler (`worker_handler`).
 //! - [`MemoryDevice`]: an in-memory queue device, for tests and benchmarks without a NIC.
-//! - [`ImpairedDevice`]: loss and reordering injected at a device, for recovery tests.
+//! - [`ImpairedDevice`]: loss, duplication, reordering and corruption injected at a
+//!   device (the simulator's fault model, `phy::faults`), for recovery tests.
 
 mod blocking;
 mod blocking_state;
