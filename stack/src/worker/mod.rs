@@ -1,7 +1,7 @@
 //! Workers: one pinned thread per queue running the stack to completion, and the two
 //! ways applications use them.
 //!
-//! - [`Runtime`]: starts one [`Worker`](run_loop) per [`QueueDevice`], each running its
+//! - [`Runtime`]: starts one worker (`run_loop`) per [`QueueDevice`], each running its
 //!   own [`Stack`](crate::stack::Stack) (shared-nothing: a connection belongs to one
 //!   worker), and stops them. Frames that reach the wrong worker are handed to their owner
 //!   through bounded queues (see `iface::Steering`).
