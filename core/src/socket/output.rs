@@ -1,5 +1,5 @@
 //! The narrow context sockets send through. The interface makes one dispatch call per
-//! ready socket ([`SocketSet::dispatch`](super::SocketSet::dispatch)); the socket writes
+//! ready socket (`SocketSet::dispatch`); the socket writes
 //! its packets one at a time through [`IpOutput::send`], which knows the route, the next
 //! hop and the device's room, and nothing about sockets (smoltcp's `dispatch(cx, emit)`,
 //! netstack3's `send_ip`).
