@@ -23,8 +23,8 @@ use super::state::State;
 use super::timer_table::TimerTable;
 use super::timestamps::Timestamps;
 use super::tlp::LossProbe;
+use super::window_scale::{window_scale_for, WindowScale};
 use crate::time::{Duration, Instant};
-use crate::wire::tcp::MAX_WINDOW_SCALE;
 use crate::wire::SeqNumber;
 
 /// RFC 9293 §3.7.1: the MSS assumed when the peer sends none.
@@ -74,19 +74,13 @@ pub struct Connection {
     pub(super) rcv: ReceiveSequence,
 
     // Negotiated options.
-    /// Shift applied to windows the peer advertises (its window scale).
-    pub(super) snd_wscale: u8,
-    /// Shift applied to windows we advertise (our window scale), 0 unless negotiated.
-    pub(super) rcv_wscale: u8,
-    /// The scale we offer in our SYN, used once the peer agrees.
-    pub(super) offered_wscale: u8,
+    /// The window scale option (RFC 7323 §2).
+    pub(super) wscale: WindowScale,
     /// Largest payload per segment we send (options taken off).
     pub(super) smss: usize,
     /// The MSS we advertise (from the link MTU).
     pub(super) our_mss: usize,
     pub(super) sack_ok: bool,
-    /// Both SYNs carried a window scale (RFC 7323 §2.2).
-    pub(super) wscale_agreed: bool,
     /// The timestamps option (RFC 7323): agreed or not, TS.Recent, our clock.
     pub(super) ts: Timestamps,
 
@@ -132,15 +126,6 @@ pub struct Connection {
     pub(super) error: Option<TcpError>,
 }
 
-/// Our window scale for a receive buffer: the smallest shift that fits it in 16 bits.
-pub(super) fn window_scale_for(buffer: usize) -> u8 {
-    let mut shift = 0;
-    while shift < MAX_WINDOW_SCALE && (buffer >> shift) > 0xffff {
-        shift += 1;
-    }
-    shift
-}
-
 impl Connection {
     pub(super) fn new(
         now: Instant,
@@ -159,13 +144,10 @@ impl Connection {
             remote,
             snd: SendSequence::new(iss),
             rcv: ReceiveSequence::new(),
-            snd_wscale: 0,
-            rcv_wscale: 0,
-            offered_wscale,
+            wscale: WindowScale::new(offered_wscale),
             smss: DEFAULT_MSS.min(our_mss),
             our_mss,
             sack_ok: false,
-            wscale_agreed: false,
             ts: Timestamps::new(now, ts_offset),
             send: SendBuffer::new(config.send_buffer),
             data_seq: iss + 1,
@@ -249,18 +231,7 @@ impl Connection {
         sack_permitted: bool,
         ts_val: Option<u32>,
     ) {
-        match peer_wscale {
-            Some(shift) if self.config.window_scaling => {
-                self.wscale_agreed = true;
-                self.snd_wscale = shift.min(MAX_WINDOW_SCALE);
-                self.rcv_wscale = self.offered_wscale;
-            }
-            _ => {
-                self.wscale_agreed = false;
-                self.snd_wscale = 0;
-                self.rcv_wscale = 0;
-            }
-        }
+        self.wscale.negotiate(peer_wscale.filter(|_| self.config.window_scaling));
         self.sack_ok = self.config.sack && sack_permitted;
         self.ts.negotiate(now, ts_val.filter(|_| self.config.timestamps));
         let peer_mss = peer_mss.map_or(DEFAULT_MSS, usize::from);
@@ -289,7 +260,7 @@ impl Connection {
 
     /// The peer's window scale, if both sides agreed to scale windows (RFC 7323 §2.2).
     pub fn peer_window_scale(&self) -> Option<u8> {
-        self.wscale_agreed.then_some(self.snd_wscale)
+        self.wscale.agreed.then_some(self.wscale.snd)
     }
 
     /// Both sides agreed to SACK (RFC 2018 §2).
@@ -519,7 +490,7 @@ impl Connection {
 
     /// Free receive space, as a window to offer.
     pub(super) fn window_to_advertise(&self) -> usize {
-        let max = 0xffff << self.rcv_wscale;
+        let max = 0xffff << self.wscale.rcv;
         self.recv.window().min(max)
     }
 

@@ -267,7 +267,7 @@ impl Connection {
                     // below gives a sample.
                     self.rtt.on_syn_timeout_fallback();
                 }
-                self.snd.set_window(seg.seq_number, ack, usize::from(seg.window_len) << self.snd_wscale);
+                self.snd.set_window(seg.seq_number, ack, self.wscale.peer_window(seg.window_len));
             } else {
                 self.rst = Some(PendingRst { seq: ack, ack: None });
                 return ControlFlow::Break(());
@@ -301,7 +301,7 @@ impl Connection {
             AckInfo::default()
         };
         let window_before = self.snd.wnd;
-        let new_window = usize::from(seg.window_len) << self.snd_wscale;
+        let new_window = self.wscale.peer_window(seg.window_len);
         let advanced = ack.gt(self.snd.una);
         let duplicate = ack == self.snd.una
             && seg.payload.is_empty()

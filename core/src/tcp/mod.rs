@@ -36,6 +36,7 @@ mod timer;
 mod timer_table;
 mod timestamps;
 mod tlp;
+mod window_scale;
 
 pub use challenge_ack_budget::ChallengeAckBudget;
 pub use config::{KeepaliveConfig, SynCookieMode, TcpConfig};

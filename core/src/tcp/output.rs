@@ -332,8 +332,8 @@ impl Connection {
         let current = if self.rcv.adv.gt(self.rcv.nxt) { self.rcv.adv - self.rcv.nxt } else { 0 };
         let threshold = (self.config.recv_buffer / 2).min(self.smss);
         let window = if free >= current + threshold { free } else { current };
-        let field = (window >> self.rcv_wscale).min(0xffff);
-        let edge = self.rcv.nxt + (field << self.rcv_wscale);
+        let field = (window >> self.wscale.rcv).min(0xffff);
+        let edge = self.rcv.nxt + (field << self.wscale.rcv);
         if edge.gt(self.rcv.adv) {
             self.rcv.adv = edge;
         }
@@ -365,8 +365,8 @@ impl Connection {
         let flags = if ack { TcpFlags::SYN | TcpFlags::ACK } else { TcpFlags::SYN };
         let mut options = TcpOptions { mss: Some(self.our_mss.min(0xffff) as u16), ..TcpOptions::default() };
         // In a SYN-ACK, offer only what the peer offered (RFC 7323 §1.3, RFC 2018 §2).
-        if self.config.window_scaling && (!ack || self.wscale_agreed) {
-            options.window_scale = Some(self.offered_wscale);
+        if self.config.window_scaling && (!ack || self.wscale.agreed) {
+            options.window_scale = Some(self.wscale.offered);
         }
         if self.config.sack && (!ack || self.sack_ok) {
             options.sack_permitted = true;

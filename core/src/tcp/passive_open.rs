@@ -10,9 +10,10 @@
 use core::net::SocketAddrV4;
 
 use super::config::TcpConfig;
-use super::connection::{window_scale_for, Connection, DEFAULT_MSS};
+use super::connection::{Connection, DEFAULT_MSS};
 use super::state::State;
 use super::syn_cookie::{self, CookieOptions};
+use super::window_scale::window_scale_for;
 use crate::time::Instant;
 use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
@@ -155,7 +156,7 @@ impl Connection {
         let mut conn = Connection::new(now, open.local, open.remote, config, open.iss, open.ts_offset, mtu);
         conn.state = State::SynReceived;
         if let Some(shift) = open.our_wscale {
-            conn.offered_wscale = shift;
+            conn.wscale.offered = shift;
         }
         conn.rcv.synchronize(open.irs);
         conn.rcv.adv = conn.rcv.nxt + config.recv_buffer.min(0xffff);

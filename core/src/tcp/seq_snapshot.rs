@@ -43,8 +43,8 @@ impl Connection {
             snd_wnd: self.snd.wnd,
             rcv_nxt: self.rcv.nxt,
             rcv_adv: self.rcv.adv,
-            rcv_wscale: self.rcv_wscale,
-            snd_wscale: self.snd_wscale,
+            rcv_wscale: self.wscale.rcv,
+            snd_wscale: self.wscale.snd,
         }
     }
 }
