@@ -1,8 +1,10 @@
 //! ICMP echo ("ping") sockets, bound to an echo identifier as Linux's ping sockets are.
 
+use core::net::SocketAddrV4;
+
 use super::output::{Blocked, IpOutput, IpPayload, OutboundPacket, Sent};
 use super::ring::DatagramRing;
-use super::SocketError;
+use super::{Socket, SocketError, SocketHandle, SocketSet};
 use crate::wire::{Icmpv4Repr, Ipv4Addr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,5 +113,81 @@ impl IcmpSocket {
 
     pub(crate) fn deliver(&mut self, from: Ipv4Addr, seq_no: u16, data: &[u8]) -> bool {
         self.rx.push_slice(EchoMeta { addr: from, seq_no }, data)
+    }
+}
+
+/// The ping calls of the socket table.
+impl SocketSet {
+    /// `socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)`: a ping socket.
+    pub fn icmp_socket(&mut self, config: IcmpConfig) -> Result<SocketHandle, SocketError> {
+        self.add(Socket::Icmp(IcmpSocket::new(config)))
+    }
+
+    pub fn icmp(&self, handle: SocketHandle) -> Result<&IcmpSocket, SocketError> {
+        match self.get(handle)? {
+            Socket::Icmp(socket) => Ok(socket),
+            _ => Err(SocketError::WrongKind(handle)),
+        }
+    }
+
+    pub(crate) fn icmp_mut(&mut self, handle: SocketHandle) -> Result<&mut IcmpSocket, SocketError> {
+        match &mut *self.slot_mut(handle)?.socket {
+            Socket::Icmp(socket) => Ok(socket),
+            _ => Err(SocketError::WrongKind(handle)),
+        }
+    }
+
+    /// Binds a ping socket to an echo identifier (`None`: the next free one).
+    pub fn bind_icmp(&mut self, handle: SocketHandle, ident: Option<u16>) -> Result<u16, SocketError> {
+        if self.icmp(handle)?.ident.is_some() {
+            return Err(SocketError::AlreadyBound(handle));
+        }
+        let ident = match ident {
+            Some(ident) if self.icmp_bindings.contains_key(&ident) => {
+                return Err(SocketError::AddressInUse(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, ident)));
+            }
+            Some(ident) => ident,
+            None => {
+                let mut ident = self.next_icmp_ident;
+                let mut tries = 0u32;
+                while self.icmp_bindings.contains_key(&ident) {
+                    ident = ident.wrapping_add(1);
+                    tries += 1;
+                    if tries > u32::from(u16::MAX) {
+                        return Err(SocketError::NoEphemeralPort);
+                    }
+                }
+                self.next_icmp_ident = ident.wrapping_add(1);
+                ident
+            }
+        };
+        self.icmp_bindings.insert(ident, handle);
+        self.icmp_mut(handle)?.ident = Some(ident);
+        Ok(ident)
+    }
+
+    /// Queues an echo request to `dst`; the socket is bound to an identifier if it is not.
+    pub fn send_echo(
+        &mut self,
+        handle: SocketHandle,
+        dst: Ipv4Addr,
+        seq_no: u16,
+        data: &[u8],
+    ) -> Result<(), SocketError> {
+        if self.icmp(handle)?.ident.is_none() {
+            self.bind_icmp(handle, None)?;
+        }
+        self.icmp_mut(handle)?.enqueue(dst, seq_no, data)?;
+        self.mark_tx_ready(handle);
+        Ok(())
+    }
+
+    /// The next echo reply, its data copied into `buf`.
+    pub fn recv_echo(&mut self, handle: SocketHandle, buf: &mut [u8]) -> Result<EchoReply, SocketError> {
+        self.icmp_mut(handle)?.dequeue(buf)
+    }
+
+    pub(crate) fn icmp_lookup(&self, ident: u16) -> Option<SocketHandle> {
+        self.icmp_bindings.get(&ident).copied()
     }
 }

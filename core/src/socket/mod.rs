@@ -9,6 +9,11 @@
 //! Lookups are by hash: received datagrams find their socket by (address, port), then
 //! (wildcard, port); echo replies by identifier. Sockets with data to send are kept on a
 //! ready list, so the interface never scans the table.
+//!
+//! This file is the table itself: slots, `bind` and `close` for every kind, the transmit
+//! list and the dispatch the interface calls. Each protocol's calls live with its socket
+//! type: [`udp`] (`send_to`, `recv_from`), [`icmp`] (`send_echo`, `recv_echo`) and [`tcp`]
+//! (`listen`, `accept`, `connect`, `send`, `recv`, ... and the segment demultiplexing).
 
 use core::fmt;
 use core::net::SocketAddrV4;
@@ -210,16 +215,6 @@ impl SocketSet {
         Ok(SocketHandle(index))
     }
 
-    /// `socket(AF_INET, SOCK_DGRAM)`.
-    pub fn udp_socket(&mut self, config: UdpConfig) -> Result<SocketHandle, SocketError> {
-        self.add(Socket::Udp(UdpSocket::new(config)))
-    }
-
-    /// `socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)`: a ping socket.
-    pub fn icmp_socket(&mut self, config: IcmpConfig) -> Result<SocketHandle, SocketError> {
-        self.add(Socket::Icmp(IcmpSocket::new(config)))
-    }
-
     pub fn get(&self, handle: SocketHandle) -> Result<&Socket, SocketError> {
         match self.slots.get(handle.0 as usize) {
             Some(Some(slot)) => Ok(&*slot.socket),
@@ -232,38 +227,6 @@ impl SocketSet {
             Some(Some(slot)) => Ok(slot),
             _ => Err(SocketError::BadDescriptor(handle)),
         }
-    }
-
-    pub fn udp(&self, handle: SocketHandle) -> Result<&UdpSocket, SocketError> {
-        match self.get(handle)? {
-            Socket::Udp(socket) => Ok(socket),
-            _ => Err(SocketError::WrongKind(handle)),
-        }
-    }
-
-    pub(crate) fn udp_mut(&mut self, handle: SocketHandle) -> Result<&mut UdpSocket, SocketError> {
-        match &mut *self.slot_mut(handle)?.socket {
-            Socket::Udp(socket) => Ok(socket),
-            _ => Err(SocketError::WrongKind(handle)),
-        }
-    }
-
-    pub fn icmp(&self, handle: SocketHandle) -> Result<&IcmpSocket, SocketError> {
-        match self.get(handle)? {
-            Socket::Icmp(socket) => Ok(socket),
-            _ => Err(SocketError::WrongKind(handle)),
-        }
-    }
-
-    pub(crate) fn icmp_mut(&mut self, handle: SocketHandle) -> Result<&mut IcmpSocket, SocketError> {
-        match &mut *self.slot_mut(handle)?.socket {
-            Socket::Icmp(socket) => Ok(socket),
-            _ => Err(SocketError::WrongKind(handle)),
-        }
-    }
-
-    fn udp_port_in_use(&self, port: u16) -> bool {
-        self.udp_port_users.contains_key(&port)
     }
 
     /// `bind()`: `addr` may be the wildcard 0.0.0.0 and port 0 picks an ephemeral port.
@@ -300,86 +263,6 @@ impl SocketSet {
         self.ports.acquire(Transport::Udp, port);
         self.udp_mut(handle)?.local = Some(local);
         Ok(local)
-    }
-
-    /// `sendto()`: queues one datagram; an unbound socket is first bound to an ephemeral
-    /// port on the wildcard address, as BSD does.
-    pub fn send_to(
-        &mut self,
-        handle: SocketHandle,
-        data: &[u8],
-        dst: SocketAddrV4,
-    ) -> Result<usize, SocketError> {
-        if self.udp(handle)?.local.is_none() {
-            self.bind(handle, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
-        }
-        let sent = self.udp_mut(handle)?.enqueue(data, dst)?;
-        self.mark_tx_ready(handle);
-        Ok(sent)
-    }
-
-    /// `recvfrom()`: (bytes copied, sender); a longer datagram is truncated to `buf`.
-    pub fn recv_from(
-        &mut self,
-        handle: SocketHandle,
-        buf: &mut [u8],
-    ) -> Result<(usize, SocketAddrV4), SocketError> {
-        self.udp_mut(handle)?.dequeue(buf)
-    }
-
-    /// `getsockopt(SO_ERROR)`: the pending asynchronous error (from ICMP), cleared.
-    pub fn take_error(&mut self, handle: SocketHandle) -> Result<Option<SocketError>, SocketError> {
-        Ok(self.udp_mut(handle)?.error.take())
-    }
-
-    /// Binds a ping socket to an echo identifier (`None`: the next free one).
-    pub fn bind_icmp(&mut self, handle: SocketHandle, ident: Option<u16>) -> Result<u16, SocketError> {
-        if self.icmp(handle)?.ident.is_some() {
-            return Err(SocketError::AlreadyBound(handle));
-        }
-        let ident = match ident {
-            Some(ident) if self.icmp_bindings.contains_key(&ident) => {
-                return Err(SocketError::AddressInUse(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, ident)));
-            }
-            Some(ident) => ident,
-            None => {
-                let mut ident = self.next_icmp_ident;
-                let mut tries = 0u32;
-                while self.icmp_bindings.contains_key(&ident) {
-                    ident = ident.wrapping_add(1);
-                    tries += 1;
-                    if tries > u32::from(u16::MAX) {
-                        return Err(SocketError::NoEphemeralPort);
-                    }
-                }
-                self.next_icmp_ident = ident.wrapping_add(1);
-                ident
-            }
-        };
-        self.icmp_bindings.insert(ident, handle);
-        self.icmp_mut(handle)?.ident = Some(ident);
-        Ok(ident)
-    }
-
-    /// Queues an echo request to `dst`; the socket is bound to an identifier if it is not.
-    pub fn send_echo(
-        &mut self,
-        handle: SocketHandle,
-        dst: Ipv4Addr,
-        seq_no: u16,
-        data: &[u8],
-    ) -> Result<(), SocketError> {
-        if self.icmp(handle)?.ident.is_none() {
-            self.bind_icmp(handle, None)?;
-        }
-        self.icmp_mut(handle)?.enqueue(dst, seq_no, data)?;
-        self.mark_tx_ready(handle);
-        Ok(())
-    }
-
-    /// The next echo reply, its data copied into `buf`.
-    pub fn recv_echo(&mut self, handle: SocketHandle, buf: &mut [u8]) -> Result<EchoReply, SocketError> {
-        self.icmp_mut(handle)?.dequeue(buf)
     }
 
     /// `close()`: frees the descriptor and its bindings. UDP and ICMP data still queued
@@ -457,18 +340,6 @@ impl SocketSet {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|s| (SocketHandle(i as u32), &*s.socket)))
-    }
-
-    /// The UDP socket a datagram to `dst` belongs to: exact binding first, then wildcard.
-    pub(crate) fn udp_lookup(&self, dst: SocketAddrV4) -> Option<SocketHandle> {
-        self.udp_bindings
-            .get(&dst)
-            .or_else(|| self.udp_bindings.get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, dst.port())))
-            .copied()
-    }
-
-    pub(crate) fn icmp_lookup(&self, ident: u16) -> Option<SocketHandle> {
-        self.icmp_bindings.get(&ident).copied()
     }
 
     fn mark_tx_ready(&mut self, handle: SocketHandle) {

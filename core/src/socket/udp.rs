@@ -4,7 +4,7 @@ use core::net::SocketAddrV4;
 
 use super::output::{Blocked, IpOutput, IpPayload, OutboundPacket, Sent};
 use super::ring::DatagramRing;
-use super::SocketError;
+use super::{Socket, SocketError, SocketHandle, SocketSet};
 use crate::wire::{Ipv4Addr, UdpRepr};
 
 /// The largest UDP payload over IPv4: 65,535 less the IPv4 and UDP headers.
@@ -149,5 +149,69 @@ impl UdpSocket {
             Some(local) if !local.ip().is_unspecified() => *local.ip(),
             _ => fallback,
         }
+    }
+}
+
+/// The UDP calls of the socket table.
+impl SocketSet {
+    /// `socket(AF_INET, SOCK_DGRAM)`.
+    pub fn udp_socket(&mut self, config: UdpConfig) -> Result<SocketHandle, SocketError> {
+        self.add(Socket::Udp(UdpSocket::new(config)))
+    }
+
+    pub fn udp(&self, handle: SocketHandle) -> Result<&UdpSocket, SocketError> {
+        match self.get(handle)? {
+            Socket::Udp(socket) => Ok(socket),
+            _ => Err(SocketError::WrongKind(handle)),
+        }
+    }
+
+    pub(crate) fn udp_mut(&mut self, handle: SocketHandle) -> Result<&mut UdpSocket, SocketError> {
+        match &mut *self.slot_mut(handle)?.socket {
+            Socket::Udp(socket) => Ok(socket),
+            _ => Err(SocketError::WrongKind(handle)),
+        }
+    }
+
+    pub(super) fn udp_port_in_use(&self, port: u16) -> bool {
+        self.udp_port_users.contains_key(&port)
+    }
+
+    /// `sendto()`: queues one datagram; an unbound socket is first bound to an ephemeral
+    /// port on the wildcard address, as BSD does.
+    pub fn send_to(
+        &mut self,
+        handle: SocketHandle,
+        data: &[u8],
+        dst: SocketAddrV4,
+    ) -> Result<usize, SocketError> {
+        if self.udp(handle)?.local.is_none() {
+            self.bind(handle, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
+        }
+        let sent = self.udp_mut(handle)?.enqueue(data, dst)?;
+        self.mark_tx_ready(handle);
+        Ok(sent)
+    }
+
+    /// `recvfrom()`: (bytes copied, sender); a longer datagram is truncated to `buf`.
+    pub fn recv_from(
+        &mut self,
+        handle: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<(usize, SocketAddrV4), SocketError> {
+        self.udp_mut(handle)?.dequeue(buf)
+    }
+
+    /// `getsockopt(SO_ERROR)`: the pending asynchronous error (from ICMP), cleared.
+    pub fn take_error(&mut self, handle: SocketHandle) -> Result<Option<SocketError>, SocketError> {
+        Ok(self.udp_mut(handle)?.error.take())
+    }
+
+    /// The UDP socket a datagram to `dst` belongs to: exact binding first, then wildcard.
+    pub(crate) fn udp_lookup(&self, dst: SocketAddrV4) -> Option<SocketHandle> {
+        self.udp_bindings
+            .get(&dst)
+            .or_else(|| self.udp_bindings.get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, dst.port())))
+            .copied()
     }
 }
