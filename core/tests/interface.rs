@@ -237,6 +237,36 @@ fn unresolvable_neighbour_drops_queued_packets_after_retries() {
     assert_eq!(a.iface.poll_at(net.now(), &a.sockets), None, "nothing left to do");
 }
 
+/// A burst to a neighbour not yet resolved waits in the socket, not in the small ARP
+/// queue: the first datagram goes behind the ARP request, the socket is parked with the
+/// rest in place, and all of them leave once the reply arrives.
+#[test]
+fn a_burst_to_a_new_neighbour_waits_in_its_socket_until_arp_resolves() {
+    let mut net = Network::new(8);
+    let seg = net.add_segment(LinkConfig::default().with_latency(Duration::from_millis(1)));
+    let mut a = host(&mut net, seg, 1, |_| ());
+    let mut b = host(&mut net, seg, 2, |_| ());
+    let receiver = b.sockets.udp_socket(UdpConfig::default()).unwrap();
+    b.sockets.bind(receiver, SocketAddrV4::new(ip(2), 9000)).unwrap();
+    let sender = a.sockets.udp_socket(UdpConfig::default()).unwrap();
+    const BURST: u8 = 30;
+    for i in 0..BURST {
+        a.sockets.send_to(sender, &pattern(100, i), SocketAddrV4::new(ip(2), 9000)).unwrap();
+    }
+    settle(&mut net, &mut [&mut a, &mut b], Duration::from_secs(1));
+    let mut received = Vec::new();
+    let mut buf = [0u8; 256];
+    while let Ok((n, _)) = b.sockets.recv_from(receiver, &mut buf) {
+        received.push(buf[..n].to_vec());
+    }
+    // Each datagram's first byte is its index (`pattern`).
+    let order: Vec<u8> = received.iter().map(|datagram| datagram[0]).collect();
+    assert_eq!(order, (0..BURST).collect::<Vec<_>>(), "every datagram, in order");
+    assert!(received.iter().enumerate().all(|(i, d)| *d == pattern(100, i as u8)), "intact");
+    assert_eq!(a.iface.stats().drops(DropReason::ArpQueueFull), 0);
+    assert_eq!(a.iface.stats().arp_requests_sent, 1);
+}
+
 #[test]
 fn arp_retries_recover_from_loss() {
     // Half the frames are lost: resolution needs retries but succeeds.
