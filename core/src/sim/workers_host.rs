@@ -27,8 +27,8 @@ pub struct WorkersCounters {
     pub received: [u64; MAX_WORKERS],
     /// Frames handed from one worker to another (a shared frame counts once per receiver).
     pub handed_off: u64,
-    /// Frames the port had no room for.
-    pub tx_dropped: u64,
+    /// Received frames a worker's full queue had no room for.
+    pub rx_dropped: u64,
 }
 
 /// Workers a host may run.
@@ -92,12 +92,20 @@ impl<H: Handler> WorkersHost<H> {
             self.flows.set(tuple, index as u16, open);
         }
         self.handoffs.extend(worker.iface.take_handoffs().map(|handoff| (index, handoff)));
-        while let Some(frame) = self.queues[index].take_transmitted() {
-            if !port.send(&frame) {
-                self.counters.tx_dropped += 1;
-            }
-        }
+        Self::move_to_port(&mut self.queues[index], port);
         busy
+    }
+
+    /// Moves a worker queue's transmitted frames to the port while it has room; the rest
+    /// wait in the queue, whose own limit then pushes back on the worker's stack.
+    fn move_to_port(queue: &mut SimDevice, port: &mut SimDevice) {
+        loop {
+            let Some(frame) = queue.queued().next().map(<[u8]>::to_vec) else { break };
+            if !port.send(&frame) {
+                break;
+            }
+            queue.take_transmitted();
+        }
     }
 
     /// Gives the collected frames to the workers they belong to.
@@ -141,12 +149,17 @@ impl<H: Handler> Host for WorkersHost<H> {
             }
         }
         let mtu = device.caps().mtu;
+        for queue in &mut self.queues {
+            queue.set_mtu(mtu);
+        }
         let count = self.workers.len();
         while let Some(frame) = device.recv() {
             let queue = rss_queue(&frame, count);
-            self.counters.received[queue] += 1;
-            self.queues[queue].set_mtu(mtu);
-            self.queues[queue].inject(frame);
+            if self.queues[queue].inject(frame) {
+                self.counters.received[queue] += 1;
+            } else {
+                self.counters.rx_dropped += 1;
+            }
         }
         for _ in 0..MAX_ROUNDS {
             let mut busy = false;
@@ -160,16 +173,12 @@ impl<H: Handler> Host for WorkersHost<H> {
         }
         // Replies written while taking handed-off frames leave now, not at the next poll.
         for queue in &mut self.queues {
-            while let Some(frame) = queue.take_transmitted() {
-                if !device.send(&frame) {
-                    self.counters.tx_dropped += 1;
-                }
-            }
+            Self::move_to_port(queue, device);
         }
     }
 
     fn poll_at(&self, now: Instant) -> Option<Instant> {
-        let waiting = self.queues.iter().any(|queue| queue.rx_pending() > 0);
+        let waiting = self.queues.iter().any(|queue| queue.rx_pending() > 0 || queue.tx_pending() > 0);
         if waiting || self.workers.iter().any(|worker| !worker.is_started()) {
             return Some(now);
         }

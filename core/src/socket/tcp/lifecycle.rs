@@ -279,8 +279,15 @@ impl SocketSet {
         handle: SocketHandle,
         sent: Result<(), Blocked>,
     ) -> Result<bool, Blocked> {
+        let parked = matches!(sent, Err(Blocked::Resolving { .. }));
+        if parked {
+            // Marked as listed, so `tcp_changed` does not put it on the transmit list.
+            if let Ok(slot) = self.slot_mut(handle) {
+                slot.tx_ready = true;
+            }
+        }
         self.tcp_changed(handle);
-        if let Err(Blocked::Resolving { .. }) = sent {
+        if parked {
             if let Ok(slot) = self.slot_mut(handle) {
                 slot.tx_ready = false;
             }
