@@ -279,19 +279,25 @@ impl SocketSet {
         handle: SocketHandle,
         sent: Result<(), Blocked>,
     ) -> Result<bool, Blocked> {
-        let parked = matches!(sent, Err(Blocked::Resolving { .. }));
-        if parked {
-            // Marked as listed, so `tcp_changed` does not put it on the transmit list.
-            if let Ok(slot) = self.slot_mut(handle) {
-                slot.tx_ready = true;
-            }
-        }
-        self.tcp_changed(handle);
-        if parked {
-            if let Ok(slot) = self.slot_mut(handle) {
-                slot.tx_ready = false;
-            }
+        if let Err(Blocked::Resolving { .. }) = sent {
+            self.tcp_parked(handle);
+        } else {
+            self.tcp_changed(handle);
         }
         sent.map(|()| false)
+    }
+
+    /// `tcp_changed` for a connection parked behind address resolution: its timers and
+    /// events are booked, but it stays off the transmit list until the hop resolves.
+    #[cold]
+    fn tcp_parked(&mut self, handle: SocketHandle) {
+        // Marked as listed, so `tcp_changed` does not put it on the transmit list.
+        if let Ok(slot) = self.slot_mut(handle) {
+            slot.tx_ready = true;
+        }
+        self.tcp_changed(handle);
+        if let Ok(slot) = self.slot_mut(handle) {
+            slot.tx_ready = false;
+        }
     }
 }
