@@ -26,8 +26,14 @@ impl FaultRates {
 
     /// The first rate outside 0..=1 (or not a number), by name.
     pub fn invalid(&self) -> Option<(&'static str, f64)> {
-        let rates = [("loss", self.loss), ("duplicate", self.duplicate), ("reorder", self.reorder)];
-        rates.into_iter().chain([("corrupt", self.corrupt)]).find(|(_, p)| !(0.0..=1.0).contains(p))
+        [
+            ("loss", self.loss),
+            ("duplicate", self.duplicate),
+            ("reorder", self.reorder),
+            ("corrupt", self.corrupt),
+        ]
+        .into_iter()
+        .find(|(_, p)| !(0.0..=1.0).contains(p))
     }
 }
 

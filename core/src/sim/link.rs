@@ -124,16 +124,8 @@ impl LinkConfig {
 
     /// Checks every field holds a meaningful value.
     pub fn validate(&self) -> Result<(), InvalidLinkConfig> {
-        let probabilities = [
-            ("loss", self.loss),
-            ("duplicate", self.duplicate),
-            ("reorder", self.reorder),
-            ("corrupt", self.corrupt),
-        ];
-        for (field, value) in probabilities {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(InvalidLinkConfig::Probability { field, value });
-            }
+        if let Some((field, value)) = self.fault_rates().invalid() {
+            return Err(InvalidLinkConfig::Probability { field, value });
         }
         if self.bandwidth_bps == Some(0) {
             return Err(InvalidLinkConfig::ZeroBandwidth);
